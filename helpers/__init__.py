@@ -1,0 +1,23 @@
+"""helpers: synthetic data and diagnostic checks for Keras models that predict nonsense.
+
+    import helpers
+    helpers.seed()                                  # python, numpy, Keras; BOOK_SEED aware
+    report = helpers.diagnose(model, x, y)          # every check the inputs allow
+    print(report)                                   # errors first, each with its fix
+
+Importing helpers imports TensorFlow and Keras with TensorFlow's C++ start-up log lines
+silenced (see ``helpers._quiet``); Python warnings stay visible.
+"""
+
+from helpers._quiet import quiet_tensorflow
+
+quiet_tensorflow()
+
+from helpers import checks, data, plots  # noqa: E402
+from helpers._seed import seed  # noqa: E402
+from helpers.checks import RULES, Rule  # noqa: E402
+from helpers.diagnose import diagnose  # noqa: E402
+from helpers.report import Finding, Report  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["seed", "diagnose", "Finding", "Report", "Rule", "RULES", "checks", "data", "plots"]

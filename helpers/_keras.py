@@ -1,0 +1,171 @@
+"""Read what a Keras model really does: each output's activation and units, and the loss
+attached to it with its ``from_logits`` flag. We look at the activation *functions* and loss
+*functions*, never at layer names (a layer called "softmax" may hold anything)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+
+PROBABILISTIC_LOSSES = frozenset({
+    "binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+    "categorical_focal_crossentropy", "sparse_categorical_crossentropy",
+})
+CATEGORICAL_LOSSES = frozenset({
+    "categorical_crossentropy", "categorical_focal_crossentropy",
+    "sparse_categorical_crossentropy",
+})
+BINARY_LOSSES = frozenset({"binary_crossentropy", "binary_focal_crossentropy"})
+REGRESSION_LOSSES = frozenset({
+    "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error", "huber", "log_cosh",
+})
+#: Activations whose outputs are already in [0, 1].
+SQUASHING = frozenset({"sigmoid", "softmax", "hard_sigmoid"})
+
+_LOSS_NAMES = {}
+for _name in ("binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",
+              "categorical_focal_crossentropy", "sparse_categorical_crossentropy",
+              "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+              "mean_squared_logarithmic_error", "huber", "log_cosh", "hinge", "squared_hinge",
+              "categorical_hinge", "kl_divergence", "poisson", "cosine_similarity"):
+    _LOSS_NAMES[getattr(keras.losses, _name)] = _name
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    """A loss as Keras will apply it: canonical ``kind`` ("custom" when unknown)."""
+
+    kind: str
+    from_logits: bool
+    given: str  # how the user wrote it, for messages
+
+    @property
+    def probabilistic(self) -> bool:
+        return self.kind in PROBABILISTIC_LOSSES
+
+
+@dataclass(frozen=True)
+class OutputInfo:
+    index: int
+    name: str
+    units: int | None
+    activation: str  # "sigmoid", "softmax", "linear", "relu", ... or "custom"
+    layer: str       # the layer (or op) that applies it, for messages
+    loss: LossInfo | None
+
+
+def loss_info(loss) -> LossInfo | None:
+    """Normalize a loss given as a string, a function or a ``keras.losses.Loss`` object."""
+    if loss is None:
+        return None
+    given = repr(loss) if isinstance(loss, str) else getattr(loss, "__name__", None) or \
+        type(loss).__name__
+    fn, kwargs = loss, {}
+    if isinstance(loss, str):
+        try:
+            fn = keras.losses.get(loss)
+        except ValueError:
+            return LossInfo("custom", False, given)
+    if isinstance(fn, keras.losses.Loss):
+        kwargs = dict(getattr(fn, "_fn_kwargs", {}) or {})
+        if hasattr(fn, "from_logits"):
+            kwargs.setdefault("from_logits", fn.from_logits)
+        given = f"{type(fn).__name__}(from_logits={bool(kwargs.get('from_logits', False))})"
+        fn = getattr(fn, "fn", fn)
+    kind = _LOSS_NAMES.get(fn)
+    if kind is None and isinstance(fn, keras.losses.Loss):
+        kind = "custom"
+    return LossInfo(kind or "custom", bool(kwargs.get("from_logits", False)), given)
+
+
+_ACTIVATIONS = {}
+for _name in dir(keras.activations):
+    _fn = getattr(keras.activations, _name)
+    if callable(_fn) and not _name.startswith("_") and _name not in ("get", "serialize",
+                                                                      "deserialize"):
+        _ACTIVATIONS.setdefault(_fn, _name)
+
+_LAYER_ACTIVATIONS = {"Softmax": "softmax", "ReLU": "relu", "LeakyReLU": "leaky_relu",
+                      "ELU": "elu", "PReLU": "prelu"}
+_OP_ACTIVATIONS = {"Softmax": "softmax", "Sigmoid": "sigmoid", "Relu": "relu",
+                   "LogSoftmax": "log_softmax", "Tanh": "tanh", "HardSigmoid": "hard_sigmoid"}
+# Layers that pass values through unchanged (in range), so the activation is further back.
+_PASS_THROUGH = ("Reshape", "Flatten", "Dropout", "Identity", "Permute", "GaussianDropout",
+                 "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "ActivityRegularization")
+
+
+def _activation_name(fn) -> str:
+    if fn is None:
+        return "linear"
+    if fn in _ACTIVATIONS:
+        return _ACTIVATIONS[fn]
+    name = getattr(fn, "__name__", "").removesuffix("_v2")
+    return name if name in _ACTIVATIONS.values() else "custom"
+
+
+def _producer(tensor):
+    history = getattr(tensor, "_keras_history", None)
+    return None if history is None else history.operation, history
+
+
+def _input_of(op, history):
+    try:
+        node = op._inbound_nodes[history.node_index]
+        tensors = node.input_tensors
+    except (AttributeError, IndexError):
+        return None
+    return tensors[0] if len(tensors) == 1 else None
+
+
+def _output_activation(tensor, depth: int = 0) -> tuple[str, str]:
+    op, history = _producer(tensor)
+    if op is None or depth > 20:
+        return "custom", "?"
+    cls = type(op).__name__
+    if isinstance(op, keras.Model):  # a nested model: look inside at its own output
+        inner = op.outputs[history.tensor_index] if op.outputs else None
+        return _output_activation(inner, depth + 1) if inner is not None else ("custom", op.name)
+    if isinstance(op, keras.layers.Layer) and cls in _LAYER_ACTIVATIONS:
+        return _LAYER_ACTIVATIONS[cls], op.name
+    if isinstance(op, keras.layers.Layer) and hasattr(op, "activation"):
+        return _activation_name(op.activation), op.name
+    if cls in _PASS_THROUGH:
+        upstream = _input_of(op, history)
+        return _output_activation(upstream, depth + 1) if upstream is not None else ("custom",
+                                                                                     op.name)
+    if not isinstance(op, keras.layers.Layer) and cls in _OP_ACTIVATIONS:
+        return _OP_ACTIVATIONS[cls], f"keras.ops.{_OP_ACTIVATIONS[cls]}"
+    return "custom", op.name
+
+
+def _losses_per_output(model, n_outputs: int) -> list:
+    loss = getattr(model, "loss", None) if getattr(model, "compiled", False) else None
+    if isinstance(loss, dict):
+        names = list(getattr(model, "output_names", []) or [])
+        return [loss.get(n) for n in names] + [None] * (n_outputs - len(names))
+    if isinstance(loss, (list, tuple)):
+        return list(loss) + [None] * (n_outputs - len(loss))
+    return [loss] * n_outputs
+
+
+def model_outputs(model) -> list[OutputInfo]:
+    """One :class:`OutputInfo` per model output."""
+    try:
+        tensors = list(model.outputs)
+    except (AttributeError, ValueError):
+        tensors = []
+    if not tensors:
+        raise ValueError("model has no defined outputs yet; build it first, e.g. start a "
+                         "Sequential model with keras.Input(shape=...)")
+    names = list(getattr(model, "output_names", None) or [])
+    losses = _losses_per_output(model, len(tensors))
+    infos = []
+    for i, t in enumerate(tensors):
+        activation, layer = _output_activation(t)
+        units = t.shape[-1] if len(t.shape) > 1 else 1
+        infos.append(OutputInfo(i, names[i] if i < len(names) else f"output_{i}",
+                                None if units is None else int(units), activation, layer,
+                                loss_info(losses[i])))
+    return infos

@@ -1,0 +1,100 @@
+"""The rule registry and the checks, one module per chapter.
+
+A *rule* is a named fault the book teaches (id, severity, chapter, the notebook that
+explains it). A *check* is a plain function that looks at a model and/or data and returns
+a list of :class:`~helpers.report.Finding` for the rules it owns. Both live in one
+registry, so ``helpers.diagnose`` and the book's rule catalogue can't drift apart.
+
+A check's parameters come from a fixed vocabulary, ``model, x, y, x_serve, history``;
+``diagnose`` calls every check whose required parameters it was given.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from helpers.report import CHAPTERS, SEVERITIES, Finding
+
+INPUTS = ("model", "x", "y", "x_serve", "history")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    chapter: str
+    title: str
+    detects: str
+    fix: str
+    doc: str
+
+    def finding(self, message: str, **evidence) -> Finding:
+        return Finding(rule=self.id, severity=self.severity, chapter=self.chapter,
+                       title=self.title, message=message, fix=self.fix, doc=self.doc,
+                       evidence=evidence)
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    function: Callable
+    rules: tuple[str, ...]
+    needs: tuple[str, ...]
+    optional: tuple[str, ...]
+    compiled: bool = False       # needs model.compile(...) (it reads the loss)
+    single_output: bool = False  # handles one model output only
+
+
+RULES: dict[str, Rule] = {}
+CHECKS: dict[str, CheckSpec] = {}
+
+
+def rule(id: str, *, severity: str, title: str, detects: str, fix: str, doc: str) -> Rule:
+    """Register a rule. Its chapter is the part of ``id`` before the dot."""
+    chapter = id.split(".", 1)[0]
+    if chapter not in CHAPTERS or "." not in id:
+        raise ValueError(f"rule id must look like '<chapter>.<name>', got {id!r}")
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
+    if id in RULES:
+        raise ValueError(f"rule {id!r} is registered twice")
+    RULES[id] = Rule(id, severity, chapter, title, detects, fix, doc)
+    return RULES[id]
+
+
+def check(*rule_ids: str, compiled: bool = False, single_output: bool = False):
+    """Register a check function as the owner of ``rule_ids``.
+
+    ``compiled=True``: the check reads the loss, so ``diagnose`` skips it for an
+    uncompiled model. ``single_output=True``: it handles single-output models only.
+    """
+
+    def register(function):
+        unknown = [r for r in rule_ids if r not in RULES]
+        if unknown:
+            raise ValueError(f"{function.__name__} names unregistered rules {unknown}")
+        params = inspect.signature(function).parameters
+        needs, optional = [], []
+        for name, p in params.items():
+            if name not in INPUTS:
+                continue  # keyword options with defaults, e.g. thresholds
+            (optional if p.default is not inspect.Parameter.empty else needs).append(name)
+        CHECKS[function.__name__] = CheckSpec(function.__name__, function, tuple(rule_ids),
+                                              tuple(needs), tuple(optional), compiled,
+                                              single_output)
+        return function
+
+    return register
+
+
+def _load_chapter_modules() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_load_chapter_modules()

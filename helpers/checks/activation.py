@@ -1,0 +1,203 @@
+"""Checks on the output layer: is its activation the one the loss and the labels need?"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers import _validate
+from helpers._keras import CATEGORICAL_LOSSES, SQUASHING, model_outputs
+from helpers._targets import target_kind
+from helpers.checks import check, rule
+
+NB_RANGE = "book/activation/01-outputs-outside-0-1.ipynb"
+NB_SOFTMAX = "book/activation/02-softmax-and-sigmoid.ipynb"
+NB_LOGITS = "book/activation/03-logits-or-classes.ipynb"
+
+SOFTMAX_SINGLE_UNIT = rule(
+    "activation.softmax-single-unit", severity="error",
+    title="Softmax on a single output unit",
+    detects="An output layer that applies softmax to one unit. Softmax over one number is "
+            "always 1.0, so every prediction is the positive class and the model can't learn.",
+    fix="Use activation='sigmoid' on the one unit (binary), or give the layer one unit per "
+        "class with softmax.",
+    doc=NB_SOFTMAX,
+)
+UNBOUNDED_OUTPUT = rule(
+    "activation.unbounded-output", severity="error",
+    title="Unbounded output with a loss that expects probabilities",
+    detects="A linear, relu or other unbounded output activation while the loss is a "
+            "cross-entropy with from_logits=False. Keras clips the outputs into (0, 1) before "
+            "taking logs, so out-of-range predictions get no gradient and the model stalls.",
+    fix="Put sigmoid (binary) or softmax (multi-class) on the output layer, or keep the "
+        "linear output and compile with from_logits=True.",
+    doc=NB_RANGE,
+)
+SIGMOID_SINGLE_LABEL = rule(
+    "activation.sigmoid-single-label", severity="warning",
+    title="Sigmoid outputs trained as single-label multi-class",
+    detects="Several sigmoid output units trained with categorical cross-entropy, whose "
+            "targets say each example has exactly one class. The outputs don't sum to 1, so "
+            "they are not the class probabilities the loss assumes.",
+    fix="Use activation='softmax' for one-class-per-example problems; keep sigmoid only for "
+        "multi-label targets, with binary cross-entropy.",
+    doc=NB_SOFTMAX,
+)
+SOFTMAX_MULTILABEL = rule(
+    "activation.softmax-multilabel", severity="error",
+    title="Softmax outputs on multi-label targets",
+    detects="A softmax output whose targets have rows with several 1s. Softmax makes the "
+            "classes compete for one unit of probability, so two true labels can't both be "
+            "predicted with confidence.",
+    fix="Use activation='sigmoid' on the output and binary cross-entropy, one independent "
+        "probability per label.",
+    doc=NB_SOFTMAX,
+)
+NOT_PROBABILITIES = rule(
+    "activation.not-probabilities", severity="error",
+    title="Predictions that should be probabilities are not",
+    detects="The loss says predict() returns probabilities (a cross-entropy with "
+            "from_logits=False), but on the given inputs some predictions fall outside [0, 1] "
+            "or multi-class rows don't sum to 1.",
+    fix="Make the output activation match the loss: sigmoid for binary or multi-label, "
+        "softmax for one class per example.",
+    doc=NB_RANGE,
+)
+LOGITS_OUTPUT = rule(
+    "activation.logits-output", severity="info",
+    title="predict() returns logits, not probabilities",
+    detects="A linear output trained with from_logits=True. That is a sound way to train, "
+            "but predict() returns raw scores (logits); reading them as probabilities, or "
+            "thresholding them at 0.5, is wrong.",
+    fix="Threshold logits at 0, take argmax, or turn them into probabilities with "
+        "keras.activations.sigmoid / softmax (or wrap the model with an activation layer "
+        "for serving).",
+    doc=NB_LOGITS,
+)
+
+
+@check(SOFTMAX_SINGLE_UNIT.id)
+def check_softmax_single_unit(model) -> list:
+    """Flag output layers that apply softmax to a single unit."""
+    _validate.as_model(model)
+    return [
+        SOFTMAX_SINGLE_UNIT.finding(
+            f"Output {o.name!r} applies softmax in layer {o.layer!r} to 1 unit, so every "
+            "prediction is exactly 1.0 whatever the input.",
+            output=o.name, layer=o.layer, units=o.units)
+        for o in model_outputs(model) if o.activation == "softmax" and o.units == 1
+    ]
+
+
+@check(UNBOUNDED_OUTPUT.id, SIGMOID_SINGLE_LABEL.id, LOGITS_OUTPUT.id, compiled=True)
+def check_output_matches_loss(model) -> list:
+    """Compare each output's activation with its loss and ``from_logits`` flag."""
+    _validate.as_model(model, compiled=True)
+    found = []
+    for o in model_outputs(model):
+        loss = o.loss
+        if loss is None or not loss.probabilistic or o.activation == "custom":
+            continue
+        if not loss.from_logits and o.activation not in SQUASHING:
+            found.append(UNBOUNDED_OUTPUT.finding(
+                f"Output {o.name!r} uses activation {o.activation!r} (layer {o.layer!r}) but "
+                f"the loss {loss.given} expects probabilities in (0, 1) (from_logits=False).",
+                output=o.name, layer=o.layer, activation=o.activation, loss=loss.kind))
+        elif loss.from_logits and o.activation == "linear":
+            found.append(LOGITS_OUTPUT.finding(
+                f"Output {o.name!r} is linear and the loss {loss.given} uses from_logits=True: "
+                "predict() returns logits.",
+                output=o.name, layer=o.layer, loss=loss.kind))
+        if (loss.kind in CATEGORICAL_LOSSES and not loss.from_logits
+                and o.activation == "sigmoid" and (o.units or 0) > 1):
+            found.append(SIGMOID_SINGLE_LABEL.finding(
+                f"Output {o.name!r} has {o.units} sigmoid units (layer {o.layer!r}) trained with "
+                f"{loss.given}, which treats each example as having exactly one class.",
+                output=o.name, layer=o.layer, units=o.units, loss=loss.kind))
+    return found
+
+
+def _single_output(model, argument: str):
+    outputs = model_outputs(model)
+    if len(outputs) != 1:
+        raise ValueError(f"{argument}: this check handles single-output models; the model "
+                         f"has {len(outputs)} outputs. Call it on one output's sub-model.")
+    return outputs[0]
+
+
+@check(SOFTMAX_MULTILABEL.id, SIGMOID_SINGLE_LABEL.id, single_output=True)
+def check_output_matches_labels(model, y) -> list:
+    """Compare the output activation with what the labels ``y`` say about the task."""
+    _validate.as_model(model)
+    labels = _validate.as_labels(y, "y")
+    out = _single_output(model, "model")
+    kind = target_kind(labels)
+    found = []
+    if kind == "multi-label" and out.activation == "softmax":
+        several = float((labels.sum(axis=1) > 1).mean())
+        found.append(SOFTMAX_MULTILABEL.finding(
+            f"{several:.0%} of the rows of y have more than one 1, but output {out.name!r} "
+            f"applies softmax (layer {out.layer!r}), which can give only one label high "
+            "probability.", output=out.name, share_multi=several))
+    already = out.loss is not None and out.loss.kind in CATEGORICAL_LOSSES
+    if (kind in ("one-hot", "class-ids", "binary") and out.activation == "sigmoid"
+            and (out.units or 0) > 1 and not already):
+        found.append(SIGMOID_SINGLE_LABEL.finding(
+            f"Every row of y has exactly one class, but output {out.name!r} has {out.units} "
+            "independent sigmoid units, so its outputs don't form a probability distribution.",
+            output=out.name, units=out.units))
+    return found
+
+
+@check(NOT_PROBABILITIES.id, compiled=True)
+def check_predicted_probabilities(model, x, *, tolerance: float = 1e-3,
+                                  max_rows: int = 2048) -> list:
+    """Predict on (up to ``max_rows`` of) ``x`` and check that probabilities look like it.
+
+    Only outputs whose loss promises probabilities (a cross-entropy with
+    ``from_logits=False``) are judged; rows of a categorical output must sum to 1 within
+    ``tolerance``.
+    """
+    _validate.as_model(model, compiled=True)
+    if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
+        raise ValueError(f"tolerance must be a number in (0, 1), got {tolerance!r}")
+    inputs, n = _validate.as_inputs(x, "x", model)
+    outputs = [o for o in model_outputs(model) if o.loss and o.loss.probabilistic
+               and not o.loss.from_logits]
+    if not outputs:
+        return []
+    if n > max_rows:
+        inputs = _take(inputs, max_rows)
+    predictions = model.predict(inputs, verbose=0)
+    if not isinstance(predictions, (list, tuple, dict)):
+        predictions = [predictions]
+    elif isinstance(predictions, dict):
+        predictions = list(predictions.values())
+    found = []
+    for o in outputs:
+        p = np.asarray(predictions[o.index], dtype=float).reshape(len(predictions[o.index]), -1)
+        low, high = float(p.min()), float(p.max())
+        outside = float(((p < -tolerance) | (p > 1 + tolerance)).any(axis=1).mean())
+        problems = []
+        if outside > 0:
+            problems.append(f"{outside:.1%} of rows have values outside [0, 1] "
+                            f"(min {low:.3g}, max {high:.3g})")
+        sum_error = 0.0
+        if o.loss.kind in CATEGORICAL_LOSSES and p.shape[1] > 1:
+            sum_error = float(np.abs(p.sum(axis=1) - 1).max())
+            if sum_error > tolerance:
+                problems.append(f"row sums differ from 1 by up to {sum_error:.3g}")
+        if problems:
+            found.append(NOT_PROBABILITIES.finding(
+                f"Output {o.name!r} is trained with {o.loss.given}, yet on {len(p)} rows of x "
+                + " and ".join(problems) + ".",
+                output=o.name, min=low, max=high, share_outside=outside,
+                max_sum_error=sum_error, rows=len(p)))
+    return found
+
+
+def _take(inputs, n: int):
+    if isinstance(inputs, dict):
+        return {k: v[:n] for k, v in inputs.items()}
+    if isinstance(inputs, list):
+        return [v[:n] for v in inputs]
+    return inputs[:n]

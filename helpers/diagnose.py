@@ -1,0 +1,84 @@
+"""``diagnose``: run every registered check that the given inputs allow."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from helpers import _validate
+from helpers.checks import CHECKS
+from helpers.report import Report
+
+
+def _history_dict(history) -> dict:
+    """A ``keras.callbacks.History`` or a dict of per-epoch lists, as a plain dict."""
+    if history is None:
+        return None
+    data = getattr(history, "history", history)
+    if not isinstance(data, Mapping):
+        raise TypeError("history must be a keras History or a dict of per-epoch lists, got "
+                        f"{_validate.describe(history)}")
+    out = {}
+    for key, values in data.items():
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
+            raise TypeError(f"history[{key!r}] must be a list of numbers, got "
+                            f"{_validate.describe(values)}")
+        out[str(key)] = [float(v) for v in values]
+    if not out:
+        raise ValueError("history is empty: it has no metrics recorded")
+    return out
+
+
+def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
+    """Examine ``model`` with every check that the given inputs make possible.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Compiled or not; checks that need the loss are skipped (and listed in
+        ``report.checks_skipped``) for an uncompiled model.
+    x, y : array-like, optional
+        Data the model was (or will be) trained or evaluated on: numpy arrays, lists or
+        pandas objects; ``x`` may be a list or dict of arrays for a multi-input model.
+    x_serve : array-like, optional
+        Inputs as they arrive at prediction time, for training-vs-serving checks.
+    history : keras.callbacks.History or dict of lists, optional
+        The result of ``model.fit``, for the checks that read learning curves.
+
+    Returns
+    -------
+    Report
+        Findings ranked errors first; ``report.ok`` is True when there is no error or
+        warning. Nothing is trained and no input is modified.
+    """
+    _validate.as_model(model)
+    given = {"model": model}
+    rows = {}
+    if x is not None:
+        given["x"], rows["x"] = _validate.as_inputs(x, "x", model)
+    if y is not None:
+        given["y"] = _validate.as_labels(y, "y")
+        rows["y"] = len(given["y"])
+    if x_serve is not None:
+        given["x_serve"], _ = _validate.as_inputs(x_serve, "x_serve", model)
+    if history is not None:
+        given["history"] = _history_dict(history)
+    _validate.same_length(**rows) if rows else None
+
+    compiled = bool(getattr(model, "compiled", False))
+    n_outputs = len(model.outputs or ())
+    run, skipped, findings = [], {}, []
+    for name, spec in CHECKS.items():
+        missing = [k for k in spec.needs if k not in given]
+        if missing:
+            skipped[name] = "needs " + " and ".join(missing)
+            continue
+        if spec.compiled and not compiled:
+            skipped[name] = "the model is not compiled, so it has no loss to compare"
+            continue
+        if spec.single_output and n_outputs != 1:
+            skipped[name] = f"handles single-output models; this one has {n_outputs} outputs"
+            continue
+        kwargs = {k: given[k] for k in spec.needs + spec.optional if k in given}
+        findings.extend(spec.function(**kwargs))
+        run.append(name)
+    return Report(findings, checks_run=run, checks_skipped=skipped)

@@ -1,0 +1,186 @@
+"""Findings and reports: what a check says, in text, HTML and JSON."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+CHAPTERS = ("activation", "loss", "preprocessing", "fitting", "labels", "thresholds")
+
+#: Where the published book lives. When set (by ``_config.yml``'s repository URL or by a
+#: reader), HTML reports link each finding to its page; otherwise they show the path.
+BOOK_URL: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found.
+
+    ``rule`` is a stable id such as ``"activation.softmax-single-unit"``; ``severity`` is
+    ``"error"`` (predictions will be wrong), ``"warning"`` (likely hurts) or ``"info"``;
+    ``message`` carries the measured evidence, and ``evidence`` the same numbers as data,
+    so code (and the book's own asserts) can use them without parsing text.
+    """
+
+    rule: str
+    severity: str
+    chapter: str
+    title: str
+    message: str
+    fix: str
+    doc: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
+        if self.chapter not in CHAPTERS:
+            raise ValueError(f"chapter must be one of {CHAPTERS}, got {self.chapter!r}")
+
+    def to_dict(self) -> dict:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "chapter": self.chapter,
+            "title": self.title,
+            "message": self.message,
+            "fix": self.fix,
+            "doc": self.doc,
+            "evidence": _jsonable(dict(self.evidence)),
+        }
+
+    def __str__(self) -> str:
+        return (
+            f"{self.severity.upper():8}{self.rule}  [{self.chapter}]\n"
+            f"        {self.title}\n"
+            f"        {self.message}\n"
+            f"        Fix: {self.fix}\n"
+            f"        See: {self.doc}"
+        )
+
+
+def _jsonable(value):
+    """Numbers from numpy become plain Python so ``json.dumps`` never trips on them."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
+
+
+class Report(Sequence):
+    """The findings of a diagnosis, errors first, plus what was checked and what was not.
+
+    ``report.ok`` is True when there is no error and no warning. ``report.rules`` is the
+    set of rule ids found, handy in asserts. ``checks_run`` names the checks that ran and
+    ``checks_skipped`` maps the others to the reason (usually a missing input).
+    """
+
+    def __init__(self, findings=(), checks_run=(), checks_skipped=None):
+        findings = list(findings)
+        for f in findings:
+            if not isinstance(f, Finding):
+                raise TypeError(f"findings must hold Finding objects, got {type(f).__name__}")
+        self._findings = sorted(findings, key=lambda f: (_ORDER[f.severity], f.chapter, f.rule))
+        self.checks_run = tuple(checks_run)
+        self.checks_skipped = dict(checks_skipped or {})
+
+    def __getitem__(self, i):
+        return self._findings[i]
+
+    def __len__(self):
+        return len(self._findings)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self._findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self._findings if f.severity == "warning"]
+
+    @property
+    def infos(self) -> list[Finding]:
+        return [f for f in self._findings if f.severity == "info"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.warnings
+
+    @property
+    def rules(self) -> set[str]:
+        return {f.rule for f in self._findings}
+
+    def summary(self) -> str:
+        def n(count, word):
+            return f"{count} {word}{'' if count == 1 else 's'}"
+
+        head = ", ".join([n(len(self.errors), "error"), n(len(self.warnings), "warning"),
+                          n(len(self.infos), "note")])
+        return (f"{head} ({n(len(self.checks_run), 'check')} ran, "
+                f"{len(self.checks_skipped)} skipped)")
+
+    def __str__(self) -> str:
+        lines = [self.summary()]
+        if not self._findings:
+            lines.append("No problems found by the checks that ran.")
+        lines += [str(f) for f in self._findings]
+        if self.checks_skipped:
+            lines.append("Skipped:")
+            lines += [f"  {name}: {why}" for name, why in self.checks_skipped.items()]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Report: {self.summary()}>"
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok,
+            "summary": self.summary(),
+            "counts": {s: sum(f.severity == s for f in self._findings) for s in SEVERITIES},
+            "findings": [f.to_dict() for f in self._findings],
+            "checks_run": list(self.checks_run),
+            "checks_skipped": dict(self.checks_skipped),
+        }
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def _repr_html_(self) -> str:
+        colours = {"error": "#b00020", "warning": "#9a6700", "info": "#0b5394"}
+        rows = []
+        for f in self._findings:
+            doc = html.escape(f.doc)
+            if BOOK_URL:
+                target = BOOK_URL.rstrip("/") + "/" + f.doc.removeprefix("book/").replace(
+                    ".ipynb", ".html")
+                doc = f'<a href="{html.escape(target)}">{doc}</a>'
+            rows.append(
+                "<tr>"
+                f'<td style="color:{colours[f.severity]};font-weight:bold">{f.severity}</td>'
+                f"<td><code>{html.escape(f.rule)}</code><br>{html.escape(f.title)}</td>"
+                f"<td>{html.escape(f.message)}<br><b>Fix:</b> {html.escape(f.fix)}"
+                f"<br><small>{doc}</small></td>"
+                "</tr>"
+            )
+        if not rows:
+            rows.append('<tr><td colspan="3">No problems found by the checks that ran.</td></tr>')
+        skipped = ""
+        if self.checks_skipped:
+            items = "".join(f"<li><code>{html.escape(k)}</code>: {html.escape(v)}</li>"
+                            for k, v in self.checks_skipped.items())
+            skipped = f"<details><summary>Skipped checks</summary><ul>{items}</ul></details>"
+        return (
+            f'<div class="helpers-report"><p><b>{html.escape(self.summary())}</b></p>'
+            '<table><thead><tr><th>severity</th><th>rule</th><th>evidence and fix</th></tr>'
+            f'</thead><tbody>{"".join(rows)}</tbody></table>{skipped}</div>'
+        )
