@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 import sys
+import warnings
+import zipfile
 
 EXAMPLE = """\
 example:
@@ -32,7 +34,10 @@ def _load_model(path: str):
     if not os.path.exists(path):
         raise InputError(f"model file not found: {path}")
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        with warnings.catch_warnings():
+            # Optimizer state is irrelevant to a diagnosis; Keras warns when it can't restore it.
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            return keras.saving.load_model(path, safe_mode=True)
     except Exception as exc:  # keras raises ValueError, OSError, zipfile errors...
         text = str(exc)
         if "safe_mode" in text or "Lambda" in text:
@@ -51,6 +56,9 @@ def _load_npz(path: str, option: str, required=("x",)):
 
     if not os.path.exists(path):
         raise InputError(f"{option} file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"could not read {path}: it is not an .npz archive. Save one with "
+                         "np.savez(path, x=inputs, y=labels).")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}

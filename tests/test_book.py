@@ -1,0 +1,132 @@
+"""The book's structure: toc and files agree, notebooks are stored clean and assert claims."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+
+
+def toc_files():
+    def walk(entries):
+        for entry in entries:
+            if "file" in entry:
+                yield entry["file"]
+            yield from walk(entry.get("sections", []))
+            yield from walk(entry.get("chapters", []))
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"], *walk(toc.get("parts", [])), *walk(toc.get("chapters", []))]
+
+
+def resolve(entry):
+    for suffix in (".md", ".ipynb"):
+        if (ROOT / (entry + suffix)).exists():
+            return ROOT / (entry + suffix)
+    return None
+
+
+def notebooks():
+    return sorted(p for p in BOOK.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def stored(path):
+    """The notebook as git stores it (CI's nbmake run writes outputs into the work tree)."""
+    rel = path.relative_to(ROOT).as_posix()
+    shown = subprocess.run(["git", "show", f":{rel}"], cwd=ROOT, capture_output=True, text=True)
+    return json.loads(shown.stdout if shown.returncode == 0 else path.read_text())
+
+
+def test_every_toc_entry_exists():
+    missing = [e for e in toc_files() if resolve(e) is None]
+    assert not missing, f"_toc.yml lists missing files: {missing}"
+
+
+def test_every_notebook_and_page_is_in_the_toc():
+    listed = {resolve(e) for e in toc_files()}
+    pages = set(notebooks()) | {p for p in BOOK.rglob("*.md")}
+    orphans = sorted(str(p.relative_to(ROOT)) for p in pages - listed)
+    assert not orphans, f"not in _toc.yml: {orphans}"
+
+
+def test_chapters_have_an_index():
+    for chapter in {p.parent for p in notebooks()}:
+        assert (chapter / "index.md").exists(), f"{chapter} has no index.md"
+
+
+def test_stored_notebooks_have_no_outputs():
+    dirty = [p.name for p in notebooks()
+             if any(c.get("outputs") or c.get("execution_count")
+                    for c in stored(p)["cells"] if c["cell_type"] == "code")]
+    assert not dirty, f"strip outputs from: {dirty}"
+
+
+def code_of(nb):
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_each_notebook_seeds_asserts_and_imports_helpers_first():
+    for path in notebooks():
+        nb = stored(path)
+        code = code_of(nb)
+        assert "helpers.seed(" in code, f"{path.name} never calls helpers.seed"
+        assert re.search(r"^\s*assert ", code, re.M), f"{path.name} asserts nothing"
+        first_import = re.search(r"^(import|from) (\w+)", code, re.M)
+        assert first_import and first_import.group(2) == "helpers", \
+            f"{path.name}: import helpers before keras (it quiets TensorFlow's logs)"
+        assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", path.name
+
+
+def test_notebook_titles_and_takeaways():
+    for path in notebooks():
+        cells = stored(path)["cells"]
+        assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).startswith(
+            "# "), f"{path.name} must open with a '# title' markdown cell"
+        text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        assert "## Takeaways" in text, f"{path.name} has no Takeaways section"
+
+
+def test_no_deprecated_keras_idioms():
+    for path in notebooks():
+        code = code_of(stored(path))
+        assert "input_shape=" not in code, f"{path.name}: use keras.Input(shape=...)"
+        assert "from tensorflow import keras" not in code, path.name
+
+
+def test_glue_names_are_unique_across_the_book():
+    seen = {}
+    for path in notebooks():
+        for name in re.findall(r"glue\(\s*[\"']([^\"']+)[\"']", code_of(stored(path))):
+            assert name not in seen or seen[name] == path.name, \
+                f"glue name {name!r} used in {seen.get(name)} and {path.name}"
+            seen[name] = path.name
+
+
+def test_glued_names_used_in_prose_exist():
+    for path in notebooks():
+        nb = stored(path)
+        defined = set(re.findall(r"glue\(\s*[\"']([^\"']+)[\"']", code_of(nb)))
+        prose = "\n".join("".join(c["source"]) for c in nb["cells"]
+                          if c["cell_type"] == "markdown")
+        used = set(re.findall(r"\{glue:\w+\}`([^`:]+)", prose))
+        assert used <= defined, f"{path.name} uses unglued names {used - defined}"
+
+
+def test_triage_links_resolve():
+    text = (BOOK / "triage.md").read_text()
+    links = re.findall(r"\]\(([^)#]+)\)", text)
+    assert links, "triage.md links to nothing"
+    for link in links:
+        assert (BOOK / link).exists(), f"triage.md links to missing {link}"
+
+
+def test_triage_covers_every_rule():
+    from helpers.checks import RULES
+
+    text = (BOOK / "triage.md").read_text()
+    missing = [r for r in RULES if f"`{r}`" not in text]
+    assert not missing, f"book/triage.md has no row for {missing}"

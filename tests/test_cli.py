@@ -1,0 +1,83 @@
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from conftest import dense_model
+
+from helpers.__main__ import main
+
+
+@pytest.fixture
+def files(tmp_path):
+    broken = dense_model(activation="softmax")
+    broken.save(tmp_path / "broken.keras")
+    fixed = dense_model(activation="sigmoid")
+    fixed.save(tmp_path / "fixed.keras")
+    x = np.random.default_rng(0).normal(size=(30, 3))
+    np.savez(tmp_path / "train.npz", x=x, y=np.arange(30) % 2)
+    np.savez(tmp_path / "no_x.npz", features=x)
+    np.savez(tmp_path / "objects.npz", x=np.array([{"a": 1}], dtype=object))
+    (tmp_path / "history.json").write_text(json.dumps({"loss": [0.7, 0.6]}))
+    return tmp_path
+
+
+def test_errors_exit_1_and_clean_exits_0(files, capsys):
+    assert main(["diagnose", str(files / "broken.keras"), "--data",
+                 str(files / "train.npz")]) == 1
+    assert "activation.softmax-single-unit" in capsys.readouterr().out
+    assert main(["diagnose", str(files / "fixed.keras"), "--data", str(files / "train.npz"),
+                 "--serve", str(files / "train.npz"),
+                 "--history", str(files / "history.json")]) == 0
+
+
+def test_json_output(files, capsys):
+    assert main(["diagnose", str(files / "broken.keras"), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False
+    assert report["findings"][0]["rule"] == "activation.softmax-single-unit"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["diagnose", "nope.keras"], "model file not found: nope.keras"),
+    (["diagnose", "{d}/train.npz"], "could not load a Keras model"),
+    (["diagnose", "{d}/fixed.keras", "--data", "{d}/missing.npz"], "--data file not found"),
+    (["diagnose", "{d}/fixed.keras", "--data", "{d}/no_x.npz"], "has no array named 'x'"),
+    (["diagnose", "{d}/fixed.keras", "--data", "{d}/objects.npz"], "refused to read"),
+    (["diagnose", "{d}/fixed.keras", "--serve", "{d}/history.json"], "could not read"),
+    (["diagnose", "{d}/fixed.keras", "--history", "{d}/train.npz"], "could not read"),
+])
+def test_unusable_inputs_exit_2_with_a_clear_message(files, capsys, args, message):
+    assert main([a.format(d=files) for a in args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_lambda_models_are_refused_not_executed(files, capsys):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda t: t * 2),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.save(files / "lambda.keras")
+    assert main(["diagnose", str(files / "lambda.keras")]) == 2
+    err = capsys.readouterr().err
+    assert "safe_mode=True" in err and "refused" in err
+
+
+def test_data_that_does_not_fit_the_model(files, capsys):
+    np.savez(files / "wide.npz", x=np.zeros((4, 7)))
+    assert main(["diagnose", str(files / "fixed.keras"), "--data",
+                 str(files / "wide.npz")]) == 2
+    assert "x has rows of shape (7,)" in capsys.readouterr().err
+
+
+def test_rules_listing(capsys):
+    assert main(["rules", "--json"]) == 0
+    ids = {r["id"] for r in json.loads(capsys.readouterr().out)}
+    assert "activation.softmax-single-unit" in ids
+
+
+def test_help_shows_a_worked_example():
+    out = subprocess.run([sys.executable, "-m", "helpers", "diagnose", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "python -m helpers diagnose model.keras --data train.npz" in out
+    assert "exit status" in out

@@ -1,0 +1,81 @@
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import dense_model
+
+import helpers
+
+
+def test_diagnose_runs_what_inputs_allow():
+    model = dense_model(activation="softmax")
+    report = helpers.diagnose(model)
+    assert "activation.softmax-single-unit" in report.rules
+    assert report.checks_skipped["check_output_matches_labels"] == "needs y"
+    full = helpers.diagnose(model, np.zeros((4, 3)), [0, 1, 0, 1])
+    assert not full.checks_skipped
+
+
+def test_uncompiled_model_skips_loss_checks_but_runs_the_rest():
+    report = helpers.diagnose(dense_model(activation="softmax", compile=False),
+                              np.zeros((4, 3)), [0, 1, 0, 1])
+    assert "activation.softmax-single-unit" in report.rules
+    assert "not compiled" in report.checks_skipped["check_output_matches_loss"]
+
+
+def test_accepts_lists_dataframes_and_series():
+    model = dense_model(units=3, activation="softmax", loss="categorical_crossentropy")
+    x = pd.DataFrame(np.zeros((4, 3)), columns=list("abc"))
+    y = pd.DataFrame([[1, 1, 0], [0, 1, 1], [1, 0, 0], [0, 0, 1]])
+    assert "activation.softmax-multilabel" in helpers.diagnose(model, x, y).rules
+    assert "activation.softmax-multilabel" in helpers.diagnose(
+        model, x.values.tolist(), y.values.tolist()).rules
+
+
+def test_functional_multi_input_model():
+    a, b = keras.Input((2,), name="a"), keras.Input((3,), name="b")
+    h = keras.layers.Concatenate()([a, b])
+    model = keras.Model([a, b], keras.layers.Dense(1)(h))
+    model.compile(loss="binary_crossentropy")
+    x = [np.zeros((5, 2)), np.ones((5, 3))]
+    report = helpers.diagnose(model, x, np.array([0, 1, 0, 1, 1]))
+    assert {"activation.unbounded-output", "activation.not-probabilities"} <= report.rules
+    report = helpers.diagnose(model, {"a": x[0], "b": x[1]}, np.array([0, 1, 0, 1, 1]))
+    assert "activation.not-probabilities" in report.rules
+
+
+def test_conv_model_on_images():
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, activation="relu"),
+        keras.layers.Flatten(), keras.layers.Dense(1, activation="softmax")])
+    model.compile(loss="binary_crossentropy")
+    report = helpers.diagnose(model, np.zeros((3, 8, 8, 1)), [0, 1, 1])
+    assert "activation.softmax-single-unit" in report.rules
+
+
+def test_history_accepted_as_object_or_dict():
+    model = dense_model()
+    x, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    history = model.fit(x, y, epochs=1, verbose=0)
+    helpers.diagnose(model, x, y, history=history)
+    helpers.diagnose(model, x, y, history=history.history)
+
+
+@pytest.mark.parametrize("kwargs, error, word", [
+    ({"model": None}, TypeError, "model must be a keras.Model"),
+    ({"model": "model.keras"}, TypeError, "model must be a keras.Model"),
+    ({"x": np.zeros((4, 3)), "y": [0, 1]}, ValueError, "x has 4, y has 2"),
+    ({"x": np.zeros((4, 2))}, ValueError, "x has rows of shape"),
+    ({"x": "data.csv"}, TypeError, "x must be array-like"),
+    ({"x": np.zeros((0, 3))}, ValueError, "x must have at least 1 row"),
+    ({"x": np.full((2, 3), np.nan)}, ValueError, "x contains"),
+    ({"y": [0, None, 1]}, ValueError, "y contains missing values"),
+    ({"x_serve": np.zeros((2, 4))}, ValueError, "x_serve has rows of shape"),
+    ({"history": [0.1, 0.2]}, TypeError, "history must be"),
+    ({"history": {}}, ValueError, "history is empty"),
+    ({"history": {"loss": 0.5}}, TypeError, r"history\['loss'\]"),
+])
+def test_bad_input_names_the_argument(kwargs, error, word):
+    kwargs.setdefault("model", dense_model())
+    with pytest.raises(error, match=word):
+        helpers.diagnose(**kwargs)
