@@ -130,3 +130,22 @@ def test_triage_covers_every_rule():
     text = (BOOK / "triage.md").read_text()
     missing = [r for r in RULES if f"`{r}`" not in text]
     assert not missing, f"book/triage.md has no row for {missing}"
+
+
+def test_github_workflow_runs_ci_and_publishes_pages():
+    workflow = yaml.safe_load((ROOT / ".github/workflows/book.yml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    assert any(s.get("run") == "bash .ci/run" for s in steps)
+    assert any(s.get("with", {}).get("path") == "_build/html" for s in steps)
+    assert workflow["jobs"]["deploy"]["needs"] == "build"
+
+
+def test_launch_buttons_only_with_a_real_repository():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    url = (config.get("repository") or {}).get("url", "")
+    buttons = config.get("launch_buttons") or {}
+    if not url:
+        assert not buttons.get("colab_url") and not buttons.get("binderhub_url"), \
+            "launch buttons need repository.url in _config.yml"
+    else:
+        assert url.startswith("https://github.com/") and "example" not in url

@@ -4,10 +4,11 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import dense_model
 
 import helpers
 from helpers.checks import activation as act
+
+from conftest import dense_model
 
 
 def rules(findings):

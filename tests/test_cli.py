@@ -5,9 +5,10 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import dense_model
 
 from helpers.__main__ import main
+
+from conftest import dense_model
 
 
 @pytest.fixture

@@ -2,9 +2,10 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import dense_model
 
 import helpers
+
+from conftest import dense_model
 
 
 def test_diagnose_runs_what_inputs_allow():

@@ -55,11 +55,11 @@ def test_registering_twice_or_badly_fails():
 
 
 def test_notebooks_cite_only_existing_rules():
+    pattern = re.compile(r"\b((?:%s)\.[a-z0-9]+(?:-[a-z0-9]+)+)\b" % "|".join(CHAPTERS))  # noqa: UP031
     cited = set()
-    for nb in (ROOT / "book").rglob("*.ipynb"):
-        if "_build" in nb.parts or ".ipynb_checkpoints" in nb.parts:
+    for page in [*(ROOT / "book").rglob("*.ipynb"), *(ROOT / "book").rglob("*.md")]:
+        if "_build" in page.parts or ".ipynb_checkpoints" in page.parts:
             continue
-        cited |= set(re.findall(r"\b((?:%s)\.[a-z0-9]+(?:-[a-z0-9]+)+)\b" % "|".join(CHAPTERS),
-                                nb.read_text()))
+        cited |= set(pattern.findall(page.read_text()))
     unknown = cited - set(RULES)
     assert not unknown, f"notebooks cite rules that don't exist: {unknown}"
