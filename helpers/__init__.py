@@ -15,9 +15,11 @@ quiet_tensorflow()
 
 from helpers import checks, data, plots  # noqa: E402
 from helpers._seed import seed  # noqa: E402
+from helpers.callback import DiagnoseCallback  # noqa: E402
 from helpers.checks import RULES, Rule  # noqa: E402
 from helpers.diagnose import diagnose  # noqa: E402
 from helpers.report import Finding, Report  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["seed", "diagnose", "Finding", "Report", "Rule", "RULES", "checks", "data", "plots"]
+__all__ = ["seed", "diagnose", "DiagnoseCallback", "Finding", "Report", "Rule", "RULES",
+           "checks", "data", "plots"]

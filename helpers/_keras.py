@@ -165,7 +165,7 @@ def model_outputs(model) -> list[OutputInfo]:
     for i, t in enumerate(tensors):
         activation, layer = _output_activation(t)
         units = t.shape[-1] if len(t.shape) > 1 else 1
-        infos.append(OutputInfo(i, names[i] if i < len(names) else f"output_{i}",
+        infos.append(OutputInfo(i, names[i] if i < len(names) else layer,
                                 None if units is None else int(units), activation, layer,
                                 loss_info(losses[i])))
     return infos

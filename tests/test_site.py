@@ -68,7 +68,7 @@ def open_page(browser, url):
 
     def on_console(message):
         if message.type == "error" and not (OFFLINE.search(message.text) and external_failures):
-            problems.append(message.text)
+            problems.append(f"{message.text} ({message.location.get('url', '')})")
 
     def on_failed(request):
         (external_failures if "127.0.0.1" not in request.url else problems).append(

@@ -2,7 +2,8 @@
 
 sphinx-thebe 0.3.1 registers its inline configuration script on every
 ``env-before-read-docs``, so pages carry it twice and the browser reports
-"Identifier 'THEBE_JS_URL' has already been declared". Keep the first copy of each script.
+"Identifier 'THEBE_JS_URL' has already been declared". Keep the first copy of each script
+(the copies differ only in how the missing file name is spelled: None or "").
 """
 
 
@@ -12,14 +13,17 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
         return
     seen, unique = set(), []
     for js in scripts:
-        key = (str(js), tuple(sorted((k, str(v)) for k, v in getattr(js, "attributes",
-                                                                          {}).items())))
+        # Compare what the tag would contain: an inline script has no file name (None or "").
+        attributes = getattr(js, "attributes", {}) or {}
+        key = (str(getattr(js, "filename", js) or ""), tuple(sorted((k, str(v))
+                                                             for k, v in attributes.items())))
         if key not in seen:
             seen.add(key)
             unique.append(js)
-    context["script_files"] = unique
+    scripts[:] = unique  # in place: the builder keeps adding to this same list
 
 
 def setup(app):
-    app.connect("html-page-context", _dedupe_scripts)
+    # Early: the event stops at the first handler that returns a template name.
+    app.connect("html-page-context", _dedupe_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -81,8 +81,8 @@ def check_softmax_single_unit(model) -> list:
     _validate.as_model(model)
     return [
         SOFTMAX_SINGLE_UNIT.finding(
-            f"Output {o.name!r} applies softmax in layer {o.layer!r} to 1 unit, so every "
-            "prediction is exactly 1.0 whatever the input.",
+            f"The {_where(o)} applies softmax to 1 unit, so every prediction is exactly 1.0 "
+            "whatever the input.",
             output=o.name, layer=o.layer, units=o.units)
         for o in model_outputs(model) if o.activation == "softmax" and o.units == 1
     ]
@@ -99,21 +99,28 @@ def check_output_matches_loss(model) -> list:
             continue
         if not loss.from_logits and o.activation not in SQUASHING:
             found.append(UNBOUNDED_OUTPUT.finding(
-                f"Output {o.name!r} uses activation {o.activation!r} (layer {o.layer!r}) but "
-                f"the loss {loss.given} expects probabilities in (0, 1) (from_logits=False).",
+                f"The {_where(o)} uses activation {o.activation!r}, but the loss "
+                f"{loss.given} expects probabilities in (0, 1) (from_logits=False).",
                 output=o.name, layer=o.layer, activation=o.activation, loss=loss.kind))
         elif loss.from_logits and o.activation == "linear":
             found.append(LOGITS_OUTPUT.finding(
-                f"Output {o.name!r} is linear and the loss {loss.given} uses from_logits=True: "
+                f"The {_where(o)} is linear and the loss {loss.given} uses from_logits=True: "
                 "predict() returns logits.",
                 output=o.name, layer=o.layer, loss=loss.kind))
         if (loss.kind in CATEGORICAL_LOSSES and not loss.from_logits
                 and o.activation == "sigmoid" and (o.units or 0) > 1):
             found.append(SIGMOID_SINGLE_LABEL.finding(
-                f"Output {o.name!r} has {o.units} sigmoid units (layer {o.layer!r}) trained with "
-                f"{loss.given}, which treats each example as having exactly one class.",
+                f"The {_where(o)} has {o.units} sigmoid units trained with {loss.given}, which "
+                "treats each example as having exactly one class.",
                 output=o.name, layer=o.layer, units=o.units, loss=loss.kind))
     return found
+
+
+def _where(o) -> str:
+    """Name an output for a message: "output layer 'dense_1'" or "output 'y' (layer 'act')"."""
+    if o.name == o.layer:
+        return f"output layer {o.layer!r}"
+    return f"output {o.name!r} (layer {o.layer!r})"
 
 
 def _single_output(model, argument: str):
@@ -135,14 +142,14 @@ def check_output_matches_labels(model, y) -> list:
     if kind == "multi-label" and out.activation == "softmax":
         several = float((labels.sum(axis=1) > 1).mean())
         found.append(SOFTMAX_MULTILABEL.finding(
-            f"{several:.0%} of the rows of y have more than one 1, but output {out.name!r} "
-            f"applies softmax (layer {out.layer!r}), which can give only one label high "
-            "probability.", output=out.name, share_multi=several))
+            f"{several:.0%} of the rows of y have more than one 1, but the {_where(out)} "
+            "applies softmax, which can give only one label high probability.",
+            output=out.name, share_multi=several))
     already = out.loss is not None and out.loss.kind in CATEGORICAL_LOSSES
     if (kind in ("one-hot", "class-ids", "binary") and out.activation == "sigmoid"
             and (out.units or 0) > 1 and not already):
         found.append(SIGMOID_SINGLE_LABEL.finding(
-            f"Every row of y has exactly one class, but output {out.name!r} has {out.units} "
+            f"Every row of y has exactly one class, but the {_where(out)} has {out.units} "
             "independent sigmoid units, so its outputs don't form a probability distribution.",
             output=out.name, units=out.units))
     return found
@@ -188,7 +195,7 @@ def check_predicted_probabilities(model, x, *, tolerance: float = 1e-3,
                 problems.append(f"row sums differ from 1 by up to {sum_error:.3g}")
         if problems:
             found.append(NOT_PROBABILITIES.finding(
-                f"Output {o.name!r} is trained with {o.loss.given}, yet on {len(p)} rows of x "
+                f"The {_where(o)} is trained with {o.loss.given}, yet on {len(p)} rows of x "
                 + " and ".join(problems) + ".",
                 output=o.name, min=low, max=high, share_outside=outside,
                 max_sum_error=sum_error, rows=len(p)))

@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+import helpers
+
+from conftest import dense_model
+
+
+def _data(n=64):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 3))
+    return x, (x[:, 0] > 0).astype(int)
+
+
+def test_callback_reports_each_finding_once_and_never_changes_training():
+    x, y = _data()
+    cb = helpers.DiagnoseCallback(x, y, every=1, verbose=False)
+    broken = dense_model(activation=None)
+    twin = dense_model(activation=None)
+    twin.set_weights(broken.get_weights())
+    helpers.seed(0)
+    broken.fit(x, y, epochs=3, batch_size=64, shuffle=False, verbose=0, callbacks=[cb])
+    helpers.seed(0)
+    twin.fit(x, y, epochs=3, batch_size=64, shuffle=False, verbose=0)
+    assert all(np.allclose(a, b) for a, b in zip(broken.get_weights(), twin.get_weights()))
+    assert "activation.unbounded-output" in cb.report.rules
+    assert len(cb.report) == len({(f.rule, f.evidence.get("output")) for f in cb.report})
+    assert cb.report_epochs["activation.unbounded-output"] == 1
+
+
+def test_callback_silent_on_a_sound_model(capsys):
+    x, y = _data()
+    cb = helpers.DiagnoseCallback(x, y)
+    dense_model(activation="sigmoid").fit(x, y, epochs=2, verbose=0, callbacks=[cb])
+    assert not cb.report.errors
+    assert "check" in capsys.readouterr().out  # the summary is printed with verbose=True
+
+
+@pytest.mark.parametrize("every", [0, -1, 1.5, True, "2"])
+def test_callback_bad_every(every):
+    with pytest.raises(ValueError, match="every must be"):
+        helpers.DiagnoseCallback(every=every)
