@@ -6,12 +6,17 @@
     print(report)                                   # errors first, each with its fix
 
 Importing helpers imports TensorFlow and Keras with TensorFlow's C++ start-up log lines
-silenced (see ``helpers._quiet``); Python warnings stay visible.
+silenced (see ``helpers._quiet``); Python warnings stay visible. In IPython, numpy scalars
+display as plain numbers (see ``helpers._display``).
 """
 
 from helpers._quiet import quiet_tensorflow
 
 quiet_tensorflow()
+
+from helpers._display import plain_numpy_scalars  # noqa: E402
+
+plain_numpy_scalars()
 
 from helpers import checks, data, plots  # noqa: E402
 from helpers._seed import seed  # noqa: E402

@@ -103,24 +103,25 @@ def as_labels(value, name: str = "y", *, min_rows: int = 1) -> np.ndarray:
     return arr
 
 
-def as_inputs(value, name: str, model=None):
+def as_inputs(value, name: str, model=None, *, finite: bool = True):
     """Model inputs: one array, or a list/dict of arrays for a multi-input model.
 
-    Returns ``(inputs_for_predict, n_rows)``; each array is a checked copy.
+    Returns ``(inputs_for_predict, n_rows)``; each array is a checked copy. ``finite=False``
+    lets NaN/inf through (data checks report them; prediction checks need them out).
     """
     n_inputs = len(model.inputs) if model is not None and getattr(model, "inputs", None) else 1
     if isinstance(value, Mapping):
-        arrays = {k: as_array(v, f"{name}[{k!r}]") for k, v in value.items()}
+        arrays = {k: as_array(v, f"{name}[{k!r}]", finite=finite) for k, v in value.items()}
         lengths = {len(a) for a in arrays.values()}
         out = arrays
     elif isinstance(value, (list, tuple)) and n_inputs > 1:
         if len(value) != n_inputs:
             raise ValueError(f"{name} must hold {n_inputs} arrays, one per model input, "
                              f"got {len(value)}")
-        out = [as_array(v, f"{name}[{i}]") for i, v in enumerate(value)]
+        out = [as_array(v, f"{name}[{i}]", finite=finite) for i, v in enumerate(value)]
         lengths = {len(a) for a in out}
     else:
-        out = as_array(value, name)
+        out = as_array(value, name, finite=finite)
         lengths = {len(out)}
         if model is not None and n_inputs == 1 and model.inputs:
             want = tuple(model.inputs[0].shape[1:])

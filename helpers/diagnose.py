@@ -48,21 +48,29 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
     -------
     Report
         Findings ranked errors first; ``report.ok`` is True when there is no error or
-        warning. Nothing is trained and no input is modified.
+        warning. Nothing is trained and no input is modified. A check that can't use the
+        inputs (say, a thresholds check given -1/1 labels) is listed in
+        ``report.checks_skipped`` with its reason instead of stopping the others.
     """
     _validate.as_model(model)
+    # Validate up front so a bad argument fails with its name, then hand each check the
+    # caller's own objects: DataFrame column names matter to some checks, and NaN in the
+    # data is a finding (preprocessing), not a usage error.
     given = {"model": model}
     rows = {}
     if x is not None:
-        given["x"], rows["x"] = _validate.as_inputs(x, "x", model)
+        _, rows["x"] = _validate.as_inputs(x, "x", model, finite=False)
+        given["x"] = x
     if y is not None:
-        given["y"] = _validate.as_labels(y, "y")
-        rows["y"] = len(given["y"])
+        rows["y"] = len(_validate.as_labels(y, "y"))
+        given["y"] = y
     if x_serve is not None:
-        given["x_serve"], _ = _validate.as_inputs(x_serve, "x_serve", model)
+        _validate.as_inputs(x_serve, "x_serve", model, finite=False)
+        given["x_serve"] = x_serve
     if history is not None:
         given["history"] = _history_dict(history)
-    _validate.same_length(**rows) if rows else None
+    if rows:
+        _validate.same_length(**rows)
 
     compiled = bool(getattr(model, "compiled", False))
     n_outputs = len(model.outputs or ())
@@ -79,6 +87,10 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
             skipped[name] = f"handles single-output models; this one has {n_outputs} outputs"
             continue
         kwargs = {k: given[k] for k in spec.needs + spec.optional if k in given}
-        findings.extend(spec.function(**kwargs))
+        try:
+            findings.extend(spec.function(**kwargs))
+        except (ValueError, TypeError) as exc:
+            skipped[name] = f"could not use these inputs: {exc}"
+            continue
         run.append(name)
     return Report(findings, checks_run=run, checks_skipped=skipped)

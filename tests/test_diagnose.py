@@ -70,7 +70,6 @@ def test_history_accepted_as_object_or_dict():
     ({"x": np.zeros((4, 2))}, ValueError, "x has rows of shape"),
     ({"x": "data.csv"}, TypeError, "x must be array-like"),
     ({"x": np.zeros((0, 3))}, ValueError, "x must have at least 1 row"),
-    ({"x": np.full((2, 3), np.nan)}, ValueError, "x contains"),
     ({"y": [0, None, 1]}, ValueError, "y contains missing values"),
     ({"x_serve": np.zeros((2, 4))}, ValueError, "x_serve has rows of shape"),
     ({"history": [0.1, 0.2]}, TypeError, "history must be"),
@@ -81,3 +80,24 @@ def test_bad_input_names_the_argument(kwargs, error, word):
     kwargs.setdefault("model", dense_model())
     with pytest.raises(error, match=word):
         helpers.diagnose(**kwargs)
+
+
+def test_nan_in_data_is_a_finding_not_a_usage_error():
+    x = np.zeros((4, 3))
+    x[0, 0] = np.nan
+    report = helpers.diagnose(dense_model(), x, [0, 1, 0, 1])
+    assert "NaN" in report.checks_skipped["check_predicted_probabilities"]
+
+
+def test_a_check_that_cannot_use_the_inputs_is_skipped_with_its_reason(monkeypatch):
+    from helpers.checks import CHECKS, CheckSpec
+
+    def check_always_confused(model, y):
+        raise ValueError("y must be something else")
+
+    monkeypatch.setitem(CHECKS, "check_always_confused",
+                        CheckSpec("check_always_confused", check_always_confused, (), ("model", "y"), ()))
+    report = helpers.diagnose(dense_model(activation="softmax"), y=[0, 1])
+    assert "activation.softmax-single-unit" in report.rules
+    assert report.checks_skipped["check_always_confused"] == (
+        "could not use these inputs: y must be something else")

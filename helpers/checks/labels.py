@@ -1,0 +1,459 @@
+"""Checks on the labels: values the output layer can produce, and predictions that match
+the labels only after swapping classes or rows.
+
+The loss chapter owns loss-versus-label *format* (integer labels with categorical
+cross-entropy, one-hot labels with the sparse loss, a regression loss on class targets);
+the checks here look at label *values* and at how predictions line up with them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers import _validate
+from helpers._keras import BINARY_LOSSES, REGRESSION_LOSSES, SQUASHING, model_outputs
+from helpers._targets import target_kind
+from helpers.checks import check, rule
+
+NB_OPPOSITE = "book/labels/01-predicts-the-opposite.ipynb"
+NB_FORMAT = "book/labels/02-labels-in-the-wrong-format.ipynb"
+NB_ROWS = "book/labels/03-right-labels-wrong-rows.ipynb"
+
+MINUS_ONE = rule(
+    "labels.minus-one-labels", severity="error",
+    title="Labels coded -1/1 for a sigmoid output",
+    detects="Binary labels coded -1 and 1 (the SVM convention) for a sigmoid output or a "
+            "binary cross-entropy loss, which expect 0 and 1. Keras trains without a word: the "
+            "loss becomes unbounded below (it turns negative), the -1 examples count extra and "
+            "the predicted probabilities are too low.",
+    fix="Map the labels to 0/1 before training, e.g. y01 = (y == 1).astype(int).",
+    doc=NB_FORMAT,
+)
+OUTSIDE_RANGE = rule(
+    "labels.outside-output-range", severity="error",
+    title="Label values the output layer can never produce",
+    detects="Targets outside the range of the output: below 0 or above 1 for a sigmoid, "
+            "softmax or a cross-entropy loss, outside [-1, 1] for tanh, negative for relu or "
+            "softplus. The model can't reach them, so it is trained towards the nearest bound. "
+            "A common cause is scaling the label column together with the features.",
+    fix="Scale only the features; keep class labels as 0/1 or class ids, and for a regression "
+        "target use an output activation whose range covers it (linear if unsure).",
+    doc=NB_FORMAT,
+)
+CLASS_IDS = rule(
+    "labels.class-ids-out-of-range", severity="error",
+    title="Class ids the output layer has no unit for",
+    detects="More classes in the labels than units in the output: class ids at or above the "
+            "number of units (often 1-based ids, 1..K, for K units), negative ids, one-hot "
+            "labels with more columns than units, or three or more classes on one sigmoid "
+            "unit. On CPU Keras stops with a low-level InvalidArgumentError; on other devices "
+            "the loss can silently be wrong.",
+    fix="Number the classes 0..K-1 (e.g. sklearn LabelEncoder fitted once, or y - 1 for 1-based "
+        "ids) and give the output layer one unit per class.",
+    doc=NB_FORMAT,
+)
+FRACTIONAL_IDS = rule(
+    "labels.non-integer-class-ids", severity="error",
+    title="Fractional class ids on a sparse categorical loss",
+    detects="sparse_categorical_crossentropy with labels that are not whole numbers. Keras "
+            "casts them to integers (0.5 becomes 0, 1.8 becomes 1) without a warning, so "
+            "classes merge and the model can never predict some of them. A common cause is a "
+            "scaler fitted on a table that still holds the label column.",
+    fix="Keep the class ids as integers 0..K-1: split the label column off before scaling.",
+    doc=NB_FORMAT,
+)
+ONE_HOT_ROWS = rule(
+    "labels.one-hot-rows", severity="warning",
+    title="One-hot target rows that don't sum to 1",
+    detects="Targets for categorical cross-entropy whose rows don't sum to 1: all-zero rows "
+            "(a class the encoder didn't know) contribute a loss of exactly 0 and are ignored "
+            "in training; fractional rows that don't sum to 1 are weighted up or down.",
+    fix="Encode every row with exactly one 1 (or probabilities summing to 1); drop or fix rows "
+        "whose class is unknown instead of encoding them as all zeros.",
+    doc=NB_FORMAT,
+)
+INVERTED = rule(
+    "labels.inverted-predictions", severity="error",
+    title="Predictions ranked the opposite way to the labels",
+    detects="On the given data the model's scores rank the examples in reverse: the AUC is "
+            "well below 0.5 and its confidence bound excludes chance. The model learned the "
+            "other class as 'positive': the labels it was trained on were coded the other way "
+            "round (0 as the class of interest, or an encoder that sorted names "
+            "alphabetically).",
+    fix="Store one explicit class mapping with the model (a dict saved beside it, or a "
+        "StringLookup with a fixed vocabulary) and use it both to encode training labels "
+        "and to read predictions; don't just flip the outputs.",
+    doc=NB_OPPOSITE,
+)
+PERMUTED = rule(
+    "labels.permuted-classes", severity="error",
+    title="Predicted classes match the labels only after renaming them",
+    detects="On the given data the predicted class ids agree with the labels far better "
+            "after a relabelling (class 0 predicted where the label says 2, and so on) than "
+            "as they are. The labels were encoded with a different class order than at "
+            "training, e.g. a LabelEncoder, StringLookup or pandas Categorical fitted again on "
+            "other data.",
+    fix="Fit the class encoding once, on the training data, save it with the model and reuse "
+        "it at prediction time; never refit it on new data.",
+    doc=NB_ROWS,
+)
+MISALIGNED = rule(
+    "labels.misaligned-rows", severity="warning",
+    title="Labels look unrelated to the features",
+    detects="Simple models (logistic regression, k-nearest neighbours, cross-validated) can't "
+            "predict y from x better than always guessing the majority class. Either the "
+            "model learns nothing either, or it scores well only by memorising these rows. "
+            "The usual cause is features and labels shuffled, sorted or filtered separately.",
+    fix="Shuffle and split x and y together (one permutation index, or "
+        "sklearn.model_selection.train_test_split(x, y)); check that row i of x is the "
+        "example whose label is y[i].",
+    doc=NB_ROWS,
+)
+
+#: The values each output activation can produce (lower, upper), closed or open alike.
+ACTIVATION_RANGE = {
+    "sigmoid": (0.0, 1.0), "hard_sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0),
+    "sparse_sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "hard_tanh": (-1.0, 1.0),
+    "softsign": (-1.0, 1.0), "relu": (0.0, np.inf), "softplus": (0.0, np.inf),
+    "exponential": (0.0, np.inf), "relu6": (0.0, 6.0), "elu": (-1.0, np.inf),
+    "selu": (-1.7581, np.inf),
+}
+_TOL = 1e-6
+
+
+def _single_output(model):
+    outputs = model_outputs(model)
+    if len(outputs) != 1:
+        raise ValueError(f"model: this check handles single-output models; the model has "
+                         f"{len(outputs)} outputs. Call it on one output's sub-model.")
+    return outputs[0]
+
+
+def _fmt(values, limit: int = 6) -> str:
+    values = list(values)
+    shown = ", ".join(f"{v:g}" for v in values[:limit])
+    return f"{shown}, ..." if len(values) > limit else shown
+
+
+@check(MINUS_ONE.id, OUTSIDE_RANGE.id, CLASS_IDS.id, FRACTIONAL_IDS.id, ONE_HOT_ROWS.id,
+       single_output=True)
+def check_label_values(model, y) -> list:
+    """Compare the values in ``y`` with what the model's output (and loss) can produce.
+
+    Works on compiled and uncompiled models: with a loss it judges the targets the loss
+    expects (probabilities for cross-entropies, class ids for the sparse loss), without
+    one it uses the range of the output activation. Hinge and custom losses are skipped.
+    """
+    _validate.as_model(model)
+    labels = _validate.as_labels(y, "y")
+    out = _single_output(model)
+    kind = target_kind(labels)
+    if kind == "strings":
+        return []
+    values = labels.astype(float)
+    units = out.units or 1
+    loss = out.loss.kind if out.loss is not None else None
+    where = f"output {out.name!r} ({out.activation}, {units} unit{'s' * (units != 1)}" + (
+        f", loss {out.loss.given})" if out.loss is not None else ")")
+    distinct = np.unique(values)
+    low, high = float(values.min()), float(values.max())
+    integer = bool(np.all(np.mod(distinct, 1) == 0))
+
+    if loss == "sparse_categorical_crossentropy" or (
+            loss is None and out.activation == "softmax" and labels.ndim == 1 and units > 1):
+        if labels.ndim != 1:
+            return []  # one-hot labels with the sparse loss: the loss chapter's rule
+        return _class_id_findings(values, distinct, integer, units, where, loss)
+    if loss in ("categorical_crossentropy", "categorical_focal_crossentropy") or (
+            loss is None and out.activation == "softmax"):
+        if labels.ndim != 2:
+            return []  # integer labels with the categorical loss: the loss chapter's rule
+        return _one_hot_findings(values, units, where)
+    if loss in BINARY_LOSSES or (loss is None and out.activation in SQUASHING):
+        span = (0.0, 1.0)
+    elif loss is None or loss in REGRESSION_LOSSES:
+        span = ACTIVATION_RANGE.get(out.activation)
+        if span is None:
+            return []
+        if loss is not None and kind == "class-ids" and units > 1:
+            return []  # a regression loss on class ids: the loss chapter's rule
+    else:
+        return []  # hinge, poisson, custom...: we don't know what the targets should be
+
+    if set(distinct.tolist()) == {-1.0, 1.0} and span == (0.0, 1.0):
+        share = float((values == -1).mean())
+        return [MINUS_ONE.finding(
+            f"y holds only -1 and 1 ({share:.0%} are -1), but {where} predicts values in "
+            "[0, 1]. Binary cross-entropy with a -1 target has no minimum: training pushes "
+            "those outputs towards 0 without end and the loss turns negative.",
+            output=out.name, share_minus_one=share, values=[-1, 1])]
+    if (labels.ndim == 1 and integer and span == (0.0, 1.0) and units == 1 and low >= 0
+            and len(distinct) > 2):
+        return [CLASS_IDS.finding(
+            f"y holds {len(distinct)} class ids ({_fmt(distinct)}), but {where} has a single "
+            "unit, which can tell two classes apart at most.",
+            output=out.name, n_classes=len(distinct), units=units, min=low, max=high)]
+    below = float((values < span[0] - _TOL).mean())
+    above = float((values > span[1] + _TOL).mean())
+    if below or above:
+        return [OUTSIDE_RANGE.finding(
+            f"{below + above:.1%} of the values in y fall outside [{span[0]:g}, {span[1]:g}], "
+            f"the range {where} can produce: y runs from {low:.4g} to {high:.4g}.",
+            output=out.name, min=low, max=high, low=span[0], high=span[1],
+            share_below=below, share_above=above)]
+    return []
+
+
+def _class_id_findings(values, distinct, integer, units, where, loss) -> list:
+    found = []
+    if not integer:
+        fractional = float((np.mod(values, 1) != 0).mean())
+        merged = np.unique(np.trunc(values))
+        found.append(FRACTIONAL_IDS.finding(
+            f"{fractional:.0%} of the labels are not whole numbers (values {_fmt(distinct)}); "
+            f"{'the sparse loss' if loss else 'a sparse loss'} reads them as "
+            f"{_fmt(merged)}, so {len(distinct)} distinct labels become {len(merged)} classes.",
+            share_fractional=fractional, n_values=len(distinct), n_classes_seen=len(merged)))
+        values = np.trunc(values)
+    low, high = float(values.min()), float(values.max())
+    if low < 0 or high >= units:
+        one_based = low >= 1 and high == units
+        found.append(CLASS_IDS.finding(
+            f"y holds class ids from {low:g} to {high:g}, but {where} has units for ids 0 to "
+            f"{units - 1} only." + (" The ids look 1-based: subtract 1." if one_based else ""),
+            n_classes=len(np.unique(values)), units=units, min=low, max=high,
+            one_based=one_based))
+    return found
+
+
+def _one_hot_findings(values, units, where) -> list:
+    found = []
+    if values.shape[1] != units:
+        found.append(CLASS_IDS.finding(
+            f"y has {values.shape[1]} columns (classes) but {where} has {units} units.",
+            columns=values.shape[1], units=units))
+    low, high = float(values.min()), float(values.max())
+    if low < -_TOL or high > 1 + _TOL:
+        found.append(OUTSIDE_RANGE.finding(
+            f"y holds values from {low:.4g} to {high:.4g}, but {where} predicts "
+            "probabilities in [0, 1].", min=low, max=high, low=0.0, high=1.0,
+            share_below=float((values < -_TOL).mean()),
+            share_above=float((values > 1 + _TOL).mean())))
+        return found
+    sums = values.sum(axis=1)
+    multi_hot = np.all(np.isin(values, (0, 1)), axis=1) & (sums > 1)  # the activation chapter's
+    bad = (np.abs(sums - 1) > 1e-3) & ~multi_hot
+    if bad.any():
+        zero = float((sums[bad] == 0).sum() / len(sums))
+        share = float(bad.mean())
+        found.append(ONE_HOT_ROWS.finding(
+            f"{share:.1%} of the rows of y don't sum to 1 ({zero:.1%} are all zeros and add "
+            f"nothing to the loss); row sums range from {sums.min():.3g} to {sums.max():.3g}.",
+            share_bad=share, share_zero=zero, min_sum=float(sums.min()),
+            max_sum=float(sums.max())))
+    return found
+
+
+# --- predictions against labels ------------------------------------------------------------
+
+def _predict(model, x, max_rows: int, y=None):
+    """Predictions on up to ``max_rows`` rows (an evenly spaced subset, deterministic)."""
+    inputs, n = _validate.as_inputs(x, "x", model)
+    if y is not None:
+        _validate.same_length(x=n, y=len(y))
+    rows = np.arange(n) if n <= max_rows else np.linspace(0, n - 1, max_rows).astype(int)
+    if n > max_rows:
+        inputs = _take(inputs, rows)
+    p = model.predict(inputs, verbose=0)
+    if isinstance(p, dict):
+        p = list(p.values())
+    if isinstance(p, (list, tuple)):
+        p = p[0]
+    p = np.asarray(p, dtype=float)
+    return p.reshape(len(p), -1), rows, inputs
+
+
+def _take(inputs, rows):
+    if isinstance(inputs, dict):
+        return {k: v[rows] for k, v in inputs.items()}
+    if isinstance(inputs, list):
+        return [v[rows] for v in inputs]
+    return inputs[rows]
+
+
+def _class_ids(labels: np.ndarray):
+    """Integer class ids from 1-D ids or one-hot rows, else None (strings, continuous...)."""
+    kind = target_kind(labels)
+    if kind == "one-hot":
+        return labels.argmax(axis=1)
+    if kind in ("binary", "class-ids") and labels.ndim == 1:
+        return labels.astype(np.int64)
+    return None
+
+
+def auc_with_bound(y01: np.ndarray, score: np.ndarray, z: float) -> tuple[float, float]:
+    """AUC (Mann-Whitney, ties count half) and its upper confidence bound ``auc + z*se``.
+
+    ``se`` is Hanley & McNeil's (1982) normal approximation, which at AUC = 0.5 equals the
+    exact null standard error of the Mann-Whitney statistic, (n1 + n2 + 1) / (12 n1 n2).
+    """
+    from scipy.stats import rankdata
+
+    pos, neg = int(y01.sum()), int(len(y01) - y01.sum())
+    ranks = rankdata(score)
+    auc = float((ranks[y01 == 1].sum() - pos * (pos + 1) / 2) / (pos * neg))
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (pos - 1) * (q1 - auc ** 2) + (neg - 1) * (q2 - auc ** 2)) / (
+        pos * neg)
+    return auc, auc + z * float(np.sqrt(max(var, 0.0)))
+
+
+@check(INVERTED.id, PERMUTED.id, single_output=True)
+def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float = 0.4,
+                               min_per_class: int = 10, max_rows: int = 5000) -> list:
+    """Predict on ``x`` and look for predictions that match ``y`` the wrong way round.
+
+    Binary (one output unit, or two): fires when the AUC of the class-1 score is at most
+    ``max_auc`` *and* its upper confidence bound (``z`` standard errors, default one-sided
+    99.99%) is below 0.5. On 36,000 simulated random scorers (20 to 400 rows, 5% to 95%
+    positives) it fired 24 times (0.07%). Multi-class: fires when renaming the predicted
+    classes (the best one-to-one assignment) raises accuracy by at least 0.2 and a
+    McNemar-style z of the rows that change exceeds 5 (no false alarm in 20,000 simulated
+    random classifiers with 3 to 10 classes and 20 to 300 rows). Classes with fewer than
+    ``min_per_class`` rows make the binary test skip. Uses at most ``max_rows`` rows.
+    """
+    _validate.as_model(model)
+    labels = _validate.as_labels(y, "y")
+    for name, value, low in (("z", z, 0), ("max_auc", max_auc, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= low:
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    if max_auc >= 0.5:
+        raise ValueError(f"max_auc must be below 0.5, got {max_auc!r}")
+    out = _single_output(model)
+    p, rows, _ = _predict(model, x, max_rows, labels)
+    ids = _class_ids(labels)
+    if ids is None:
+        return []
+    ids = ids[rows]
+    units = p.shape[1]
+    if units <= 2:
+        distinct = np.unique(ids)
+        if len(distinct) != 2:
+            return []
+        y01 = (ids == distinct[1]).astype(int)
+        if min(y01.sum(), len(y01) - y01.sum()) < min_per_class:
+            return []
+        score = p[:, 0] if units == 1 else p[:, 1] - p[:, 0]
+        auc, upper = auc_with_bound(y01, score, z)
+        if auc <= max_auc and upper < 0.5:
+            return [INVERTED.finding(
+                f"On {len(y01)} rows the scores of output {out.name!r} rank class "
+                f"{distinct[1]:g} below class {distinct[0]:g}: AUC {auc:.3f}, upper "
+                f"confidence bound {upper:.3f} (< 0.5). Read the other way round, the AUC "
+                f"would be {1 - auc:.3f}.",
+                output=out.name, auc=auc, auc_upper=upper, auc_flipped=1 - auc,
+                rows=len(y01), positives=int(y01.sum()))]
+        return []
+    return _permutation_findings(p.argmax(axis=1), ids, units, out.name)
+
+
+def _permutation_findings(predicted, ids, units, output) -> list:
+    from scipy.optimize import linear_sum_assignment
+
+    if ids.min() < 0 or ids.max() >= units:
+        return []  # check_label_values reports ids without a unit
+    n = len(ids)
+    counts = np.zeros((units, units))
+    np.add.at(counts, (predicted, ids), 1)
+    pred_rows, true_cols = linear_sum_assignment(counts, maximize=True)
+    moved = pred_rows != true_cols
+    gained = float(counts[pred_rows[moved], true_cols[moved]].sum())
+    lost = float(counts[pred_rows[moved], pred_rows[moved]].sum())
+    accuracy = float(np.trace(counts) / n)
+    renamed = accuracy + (gained - lost) / n
+    z_score = (gained - lost) / np.sqrt(gained + lost) if gained + lost else 0.0
+    if renamed - accuracy >= 0.2 and z_score > 5:
+        pairs = [(int(a), int(b)) for a, b in zip(pred_rows[moved], true_cols[moved])]
+        shown = ", ".join(f"{a}->{b}" for a, b in pairs[:8])
+        return [PERMUTED.finding(
+            f"On {n} rows the predicted classes of output {output!r} agree with y "
+            f"{accuracy:.1%} of the time as they are, but {renamed:.1%} after renaming "
+            f"predicted -> label {shown}.",
+            output=output, accuracy=accuracy, accuracy_renamed=renamed, mapping=pairs,
+            rows=n)]
+    return []
+
+
+@check(MISALIGNED.id, single_output=True)
+def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: int = 2000,
+                          folds: int = 5, z: float = 2.0) -> list:
+    """Can anything simple predict ``y`` from ``x``? If not, the rows may be misaligned.
+
+    Cheap and bounded: at most ``max_rows`` rows (an evenly spaced subset) and
+    ``max_features`` flattened features (skipped above that, and for multi-input models),
+    ``folds``-fold stratified cross-validation of a standardized logistic regression and a
+    5-nearest-neighbour classifier (well under a second on 2000 rows x 30 features). Fires
+    when the better of the two is within ``z`` standard errors of always guessing the
+    majority class. The message then says whether the model does better on the same rows
+    (memorised labels) or not (it learned nothing either). On data with real but very weak
+    signal it fires too; then the features don't predict y at the size given.
+    """
+    _validate.as_model(model)
+    labels = _validate.as_labels(y, "y")
+    for name, value in (("max_rows", max_rows), ("max_features", max_features),
+                        ("folds", folds)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+            raise ValueError(f"{name} must be an integer of at least 2, got {value!r}")
+    if isinstance(z, bool) or not isinstance(z, (int, float)) or z <= 0:
+        raise ValueError(f"z must be a positive number, got {z!r}")
+    out = _single_output(model)
+    p, rows, inputs = _predict(model, x, max_rows, labels)
+    ids = _class_ids(labels)
+    if ids is None or isinstance(inputs, (dict, list)):
+        return []
+    ids = ids[rows]
+    features = inputs.reshape(len(inputs), -1).astype(float)
+    _, counts = np.unique(ids, return_counts=True)
+    if len(counts) < 2 or counts.min() < folds or features.shape[1] > max_features:
+        return []
+    n = len(ids)
+    majority = float(counts.max() / n)
+    simple = _simple_accuracy(features, ids, folds)
+    best = max(simple.values())
+    if best > majority + z * np.sqrt(majority * (1 - majority) / n):
+        return []
+    if p.shape[1] == 1:
+        logits = out.loss is not None and out.loss.from_logits and \
+            out.activation not in SQUASHING
+        predicted = (p[:, 0] > (0.0 if logits else 0.5)).astype(int)
+    else:
+        predicted = p.argmax(axis=1)
+    model_acc = float((predicted == ids).mean())
+    detail = ", ".join(f"{k} {v:.1%}" for k, v in simple.items())
+    if model_acc >= best + 0.1:
+        verdict = (f"Yet the model gets {model_acc:.1%} of the same rows right: it has "
+                   "memorised labels that don't follow from their features.")
+    else:
+        verdict = (f"The model does no better ({model_acc:.1%}): it learned nothing either.")
+    return [MISALIGNED.finding(
+        f"On {n} rows, cross-validated simple models predict y no better than always "
+        f"guessing the majority class ({majority:.1%}): {detail}. {verdict} Check that "
+        "row i of x is the example labelled y[i].",
+        output=out.name, rows=n, majority=majority, model_accuracy=model_acc,
+        simple_accuracy=simple)]
+
+
+def _simple_accuracy(features, ids, folds) -> dict:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    split = StratifiedKFold(folds, shuffle=True, random_state=0)
+    models = {
+        "logistic regression": make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)),
+        "5-nearest neighbours": make_pipeline(StandardScaler(), KNeighborsClassifier(5)),
+    }
+    return {name: float(cross_val_score(m, features, ids, cv=split).mean())
+            for name, m in models.items()}
