@@ -37,3 +37,70 @@ def output_distribution(outputs: Mapping[str, np.ndarray], *, ax=None, bins: int
     ax.set_ylabel("test examples")
     ax.legend(frameon=False)
     return ax
+
+
+def threshold_curves(y_true, scores, *, marks: Mapping[str, float] | None = None, ax=None):
+    """Precision, recall and F1 of the positive class against the decision threshold.
+
+    ``y_true`` holds 0/1 labels and ``scores`` the predicted probabilities of class 1.
+    The curves come from scikit-learn's ``precision_recall_curve``; ``marks`` maps a
+    label ("0.5", "tuned on validation") to a threshold drawn as a vertical line.
+    """
+    from sklearn.metrics import precision_recall_curve
+
+    from helpers import _validate
+
+    y = _validate.as_array(y_true, "y_true", ndim=(1, 2)).ravel()
+    s = _validate.as_array(scores, "scores", ndim=(1, 2)).ravel().astype(float)
+    _validate.same_length(y_true=len(y), scores=len(s))
+    if not set(np.unique(y).tolist()) <= {0, 1} or len(np.unique(y)) < 2:
+        raise ValueError("y_true must hold both 0 and 1 labels, got values "
+                         f"{np.unique(y)[:5].tolist()}")
+    ax = _axes(ax)
+    precision, recall, thresholds = precision_recall_curve(y, s)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    ax.plot(thresholds, precision[:-1], label="precision")
+    ax.plot(thresholds, recall[:-1], label="recall")
+    ax.plot(thresholds, f1[:-1], label="F1", linewidth=2.5)
+    for (label, value), style in zip((marks or {}).items(), ("--", ":", "-.", (0, (5, 1)))):
+        ax.axvline(float(value), color="0.3", linestyle=style, label=f"{label} ({value:.2f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("threshold on the predicted probability")
+    ax.set_ylabel("score (positive class)")
+    ax.legend(frameon=False, fontsize="small", loc="center right")
+    return ax
+
+
+def learning_curves(history, metric: str = "loss", *, label: str | None = None, ax=None,
+                    mark_best: bool = True):
+    """Training (dashed) and validation (solid) ``metric`` per epoch from ``model.fit``.
+
+    ``history`` is a ``keras.callbacks.History`` or a dict of per-epoch lists. Call it once
+    per run on the same ``ax`` to compare runs; each run gets one colour and its ``label``.
+    With ``mark_best`` the epoch with the lowest validation loss (highest validation
+    score for other metrics) is marked with a dot.
+    """
+    from helpers.checks.fitting import as_history
+
+    h = as_history(history)
+    if metric not in h:
+        raise ValueError(f"metric {metric!r} is not in history; it has {sorted(h)}")
+    ax = _axes(ax)
+    epochs = np.arange(1, len(h[metric]) + 1)
+    name = f"{label}: " if label else ""
+    val = h.get(f"val_{metric}")
+    if val is not None:
+        (line,) = ax.plot(epochs, val, label=f"{name}validation")
+        colour = line.get_color()
+        ax.plot(epochs, h[metric], color=colour, linestyle="--", alpha=0.8,
+                label=f"{name}training")
+        if mark_best and np.isfinite(val).any():
+            best = int(np.nanargmin(val) if "loss" in metric else np.nanargmax(val))
+            ax.plot(epochs[best], val[best], "o", color=colour)
+    else:
+        ax.plot(epochs, h[metric], linestyle="--", label=f"{name}training")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.legend(frameon=False, fontsize="small")
+    return ax

@@ -1,14 +1,13 @@
 """Tests for helpers.checks.preprocessing: streaming statistics, the skew, pixel-scale,
 unscaled-input and column checks, each firing on the broken case and silent on the fix."""
 
-import helpers  # noqa: F401  (quiets TensorFlow first)
-
 import keras
 import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
 
+import helpers  # noqa: F401  (quiets TensorFlow first)
 from helpers.checks import CHECKS, RULES
 from helpers.checks import preprocessing as pp
 

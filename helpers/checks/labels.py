@@ -100,8 +100,9 @@ PERMUTED = rule(
 MISALIGNED = rule(
     "labels.misaligned-rows", severity="warning",
     title="Labels look unrelated to the features",
-    detects="Simple models (logistic regression, k-nearest neighbours, cross-validated) can't "
-            "predict y from x better than always guessing the majority class. Either the "
+    detects="Simple models (logistic regression, k-nearest neighbours, cross-validated) "
+            "rank y no better than chance (ROC-AUC near 0.5, whatever the class balance). "
+            "Either the "
             "model learns nothing either, or it scores well only by memorising these rows. "
             "The usual cause is features and labels shuffled, sorted or filtered separately.",
     fix="Shuffle and split x and y together (one permutation index, or "
@@ -392,11 +393,14 @@ def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: in
     Cheap and bounded: at most ``max_rows`` rows (an evenly spaced subset) and
     ``max_features`` flattened features (skipped above that, and for multi-input models),
     ``folds``-fold stratified cross-validation of a standardized logistic regression and a
-    5-nearest-neighbour classifier (well under a second on 2000 rows x 30 features). Fires
-    when the better of the two is within ``z`` standard errors of always guessing the
-    majority class. The message then says whether the model does better on the same rows
-    (memorised labels) or not (it learned nothing either). On data with real but very weak
-    signal it fires too; then the features don't predict y at the size given.
+    5-nearest-neighbour classifier (well under a second on 2000 rows x 30 features). Their
+    out-of-fold probabilities are scored by ROC-AUC (one-vs-rest for several classes), which
+    is 0.5 for no signal whatever the class balance, so heavy imbalance alone never fires
+    it. Fires when the better AUC is within ``z`` null standard errors of 0.5 (the
+    Hanley-McNeil error for the smallest class against the rest). The message then says
+    whether the model does better on the same rows (memorised labels) or not (it learned
+    nothing either). On data with real but very weak signal it fires too; then the
+    features don't predict y at the size given.
     """
     _validate.as_model(model)
     labels = _validate.as_labels(y, "y")
@@ -417,10 +421,11 @@ def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: in
     if len(counts) < 2 or counts.min() < folds or features.shape[1] > max_features:
         return []
     n = len(ids)
-    majority = float(counts.max() / n)
-    simple = _simple_accuracy(features, ids, folds)
+    smallest = int(counts.min())
+    null_se = float(np.sqrt((n + 1) / (12 * smallest * (n - smallest))))
+    simple = _simple_auc(features, ids, folds)
     best = max(simple.values())
-    if best > majority + z * np.sqrt(majority * (1 - majority) / n):
+    if best > 0.5 + z * null_se:
         return []
     if p.shape[1] == 1:
         logits = out.loss is not None and out.loss.from_logits and \
@@ -429,23 +434,27 @@ def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: in
     else:
         predicted = p.argmax(axis=1)
     model_acc = float((predicted == ids).mean())
-    detail = ", ".join(f"{k} {v:.1%}" for k, v in simple.items())
-    if model_acc >= best + 0.1:
-        verdict = (f"Yet the model gets {model_acc:.1%} of the same rows right: it has "
-                   "memorised labels that don't follow from their features.")
+    majority = float(counts.max() / n)
+    detail = ", ".join(f"{k} {v:.3f}" for k, v in simple.items())
+    if model_acc >= majority + 0.1:
+        verdict = (f"Yet the model gets {model_acc:.1%} of the same rows right (majority "
+                   f"class {majority:.1%}): it has memorised labels that don't follow from "
+                   "their features.")
     else:
-        verdict = (f"The model does no better ({model_acc:.1%}): it learned nothing either.")
+        verdict = (f"The model does no better ({model_acc:.1%} right, majority class "
+                   f"{majority:.1%}): it learned nothing either.")
     return [MISALIGNED.finding(
-        f"On {n} rows, cross-validated simple models predict y no better than always "
-        f"guessing the majority class ({majority:.1%}): {detail}. {verdict} Check that "
-        "row i of x is the example labelled y[i].",
+        f"On {n} rows, cross-validated simple models rank y no better than chance "
+        f"(ROC-AUC: {detail}; chance is 0.5 +/- {null_se:.3f}). {verdict} Check that row i "
+        "of x is the example labelled y[i].",
         output=out.name, rows=n, majority=majority, model_accuracy=model_acc,
-        simple_accuracy=simple)]
+        simple_auc=simple, null_se=null_se)]
 
 
-def _simple_accuracy(features, ids, folds) -> dict:
+def _simple_auc(features, ids, folds) -> dict:
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -455,5 +464,9 @@ def _simple_accuracy(features, ids, folds) -> dict:
         "logistic regression": make_pipeline(StandardScaler(), LogisticRegression(max_iter=300)),
         "5-nearest neighbours": make_pipeline(StandardScaler(), KNeighborsClassifier(5)),
     }
-    return {name: float(cross_val_score(m, features, ids, cv=split).mean())
-            for name, m in models.items()}
+    scores = {}
+    for name, m in models.items():
+        proba = cross_val_predict(m, features, ids, cv=split, method="predict_proba")
+        scores[name] = float(roc_auc_score(ids, proba[:, 1]) if proba.shape[1] == 2
+                             else roc_auc_score(ids, proba, multi_class="ovr"))
+    return scores
