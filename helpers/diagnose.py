@@ -68,7 +68,8 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
         _validate.as_inputs(x_serve, "x_serve", model, finite=False)
         given["x_serve"] = x_serve
     if history is not None:
-        given["history"] = _history_dict(history)
+        _history_dict(history)  # validate; checks get the original (a History keeps params)
+        given["history"] = history
     if rows:
         _validate.same_length(**rows)
 

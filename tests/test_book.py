@@ -149,3 +149,14 @@ def test_launch_buttons_only_with_a_real_repository():
             "launch buttons need repository.url in _config.yml"
     else:
         assert url.startswith("https://github.com/") and "example" not in url
+
+
+def test_pages_glue_only_numbers_their_notebooks_define():
+    """Cross-page glue (`{glue:text}`path.ipynb::key``) must name an existing notebook and key."""
+    for page in BOOK.rglob("*.md"):
+        for path, key in re.findall(r"\{glue:\w+\}`([^`:]+\.ipynb)::([^`:]+)", page.read_text()):
+            # Sphinx reads a leading "/" as the book's root, otherwise relative to the page.
+            notebook = (ROOT / path.lstrip("/")) if path.startswith("/") else page.parent / path
+            assert notebook.exists(), f"{page.name} glues from missing {path}"
+            defined = set(re.findall(r"glue\(\s*[\"']([^\"']+)[\"']", code_of(stored(notebook))))
+            assert key in defined, f"{page.name}: {path} defines no glue {key!r}"

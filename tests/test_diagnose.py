@@ -95,8 +95,8 @@ def test_a_check_that_cannot_use_the_inputs_is_skipped_with_its_reason(monkeypat
     def check_always_confused(model, y):
         raise ValueError("y must be something else")
 
-    monkeypatch.setitem(CHECKS, "check_always_confused",
-                        CheckSpec("check_always_confused", check_always_confused, (), ("model", "y"), ()))
+    spec = CheckSpec("check_always_confused", check_always_confused, (), ("model", "y"), ())
+    monkeypatch.setitem(CHECKS, "check_always_confused", spec)
     report = helpers.diagnose(dense_model(activation="softmax"), y=[0, 1])
     assert "activation.softmax-single-unit" in report.rules
     assert report.checks_skipped["check_always_confused"] == (

@@ -1,0 +1,429 @@
+"""Every fitting rule fires on its broken case and stays silent on the fixed twin."""
+
+import copy
+
+import keras
+import numpy as np
+import pytest
+
+import helpers
+from helpers.checks import fitting as fit
+
+from conftest import dense_model
+
+
+def rules(findings):
+    return {f.rule for f in findings}
+
+
+def curve(start, end, n, noise=0.0, seed=0):
+    """A smoothly decaying loss curve from ``start`` to ``end``."""
+    t = np.linspace(0, 1, n)
+    values = end + (start - end) * np.exp(-4 * t)
+    return (values * (1 + noise * np.random.default_rng(seed).standard_normal(n))).tolist()
+
+
+def healthy(n=30):
+    """Converged: both losses flatten out, validation a little above training."""
+    return {"loss": curve(0.7, 0.30, n), "val_loss": curve(0.7, 0.33, n),
+            "accuracy": curve(0.5, 0.88, n), "val_accuracy": curve(0.5, 0.86, n)}
+
+
+def overfit(n=40, best=10):
+    train = curve(0.7, 0.05, n)
+    val = [0.7 - 0.03 * i for i in range(best)] + [0.43 + 0.02 * i for i in range(n - best)]
+    return {"loss": train, "val_loss": val}
+
+
+def y_balanced(n=200):
+    return np.array([0, 1] * (n // 2))
+
+
+# --- history input ----------------------------------------------------------------------------
+
+class FakeHistory:
+    def __init__(self, history, epochs=None):
+        self.history = history
+        self.params = {"epochs": epochs or len(history["loss"]), "verbose": 0}
+
+
+def test_as_history_accepts_history_objects_and_dicts():
+    h = fit.as_history(FakeHistory(healthy()))
+    assert set(h) == {"loss", "val_loss", "accuracy", "val_accuracy"}
+    assert fit.as_history({"loss": np.array([1.0, 0.5])})["loss"].tolist() == [1.0, 0.5]
+
+
+@pytest.mark.parametrize("bad, error, words", [
+    (None, TypeError, "history must be a keras History"),
+    ("loss", TypeError, "history must be a keras History"),
+    ([0.5, 0.4], TypeError, "history must be a keras History"),
+    ({}, ValueError, "history is empty"),
+    ({"loss": []}, ValueError, "history is empty"),
+    ({"loss": "0.5"}, TypeError, "history['loss']"),
+    ({"loss": 0.5}, TypeError, "history['loss']"),
+    ({"loss": ["a", "b"]}, TypeError, "history['loss']"),
+    ({"loss": [1.0, 0.5], "val_loss": [1.0]}, ValueError, "different numbers of epochs"),
+    ({"accuracy": [0.5, 0.6]}, ValueError, "no 'loss'"),
+])
+@pytest.mark.parametrize("function", [fit.check_learning_curves, fit.check_training_stability,
+                                      fit.check_underfitting])
+def test_history_checks_reject_bad_history(function, bad, error, words):
+    with pytest.raises(error, match="history"):
+        function(bad)
+    with pytest.raises(error) as info:
+        function(bad)
+    assert words in str(info.value)
+
+
+def test_history_checks_do_not_modify_input():
+    h = overfit()
+    h["loss"][3] = float("nan")
+    before = copy.deepcopy(h)
+    fit.check_learning_curves(h)
+    fit.check_training_stability(h)
+    fit.check_underfitting(h, y_balanced())
+    assert h.keys() == before.keys()
+    assert all(np.array_equal(h[k], before[k], equal_nan=True) for k in h)
+
+
+def test_history_checks_silent_on_healthy_curves():
+    for n in (10, 30, 100):
+        h = healthy(n)
+        assert fit.check_learning_curves(h) == []
+        assert fit.check_training_stability(h) == []
+        assert fit.check_underfitting(h, y_balanced()) == []
+
+
+def test_history_checks_silent_on_noisy_converged_curves():
+    """Epoch-to-epoch noise of a few percent is normal and must not raise alarms."""
+    for seed in range(20):
+        h = {"loss": curve(0.7, 0.3, 50, noise=0.02, seed=seed),
+             "val_loss": curve(0.7, 0.33, 50, noise=0.03, seed=seed + 100)}
+        assert fit.check_training_stability(h) == [], seed
+        assert "fitting.overfitting" not in rules(fit.check_learning_curves(h)), seed
+
+
+def test_short_histories_are_not_judged():
+    assert fit.check_learning_curves({"loss": [1.0, 0.5], "val_loss": [1.0, 0.6]}) == []
+    assert fit.check_training_stability({"loss": [1.0, 50.0]}) == []
+
+
+# --- still improving ----------------------------------------------------------------------------
+
+def test_still_improving_fires_when_cut_short_and_silent_when_converged():
+    cut = {"loss": [0.69, 0.6, 0.52, 0.45, 0.40], "val_loss": [0.69, 0.62, 0.55, 0.5, 0.46]}
+    found = fit.check_learning_curves(cut)
+    assert rules(found) == {"fitting.still-improving"}
+    assert found[0].evidence["metric"] == "val_loss"
+    assert found[0].evidence["improvement"] > 0.1 and "0.46" in found[0].message
+    assert fit.check_learning_curves(healthy()) == []
+
+
+def test_still_improving_uses_training_loss_without_validation():
+    found = fit.check_learning_curves({"loss": [0.69, 0.6, 0.52, 0.45, 0.40]})
+    assert found[0].evidence["metric"] == "loss"
+    assert fit.check_learning_curves({"loss": healthy()["loss"]}) == []
+
+
+# --- overfitting --------------------------------------------------------------------------------
+
+def test_overfitting_fires_with_the_epoch_it_started():
+    found = fit.check_learning_curves(overfit(best=10))
+    assert rules(found) == {"fitting.overfitting"}
+    assert found[0].evidence["best_epoch"] == 10
+    assert found[0].evidence["started_epoch"] == 11
+    assert "epoch 10" in found[0].message
+
+
+def test_overfitting_needs_training_loss_to_fall():
+    """Both losses rising is not overfitting (it is something worse, reported elsewhere)."""
+    h = overfit()
+    h["loss"] = h["val_loss"][:]  # training loss rises too
+    assert "fitting.overfitting" not in rules(fit.check_learning_curves(h))
+
+
+def test_overfitting_silent_when_early_stopping_ended_the_run():
+    stopped = FakeHistory(overfit(n=16, best=10), epochs=200)
+    assert fit.check_learning_curves(stopped) == []
+    assert rules(fit.check_learning_curves(FakeHistory(overfit(n=16, best=10)))) == {
+        "fitting.overfitting"}
+
+
+# --- divergence and oscillation -------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_divergence_fires_on_non_finite_loss(bad):
+    h = healthy()
+    h["loss"][7:] = [bad] * (len(h["loss"]) - 7)
+    found = fit.check_training_stability(h)
+    assert rules(found) == {"fitting.divergence"}
+    assert found[0].evidence["epoch"] == 8
+    assert fit.check_learning_curves(h) == []  # curves of a diverged run are not read
+
+
+def test_divergence_fires_on_exploding_loss():
+    h = {"loss": [0.7, 0.5, 0.4, 3.0, 40.0, 900.0]}
+    found = fit.check_training_stability(h)
+    assert rules(found) == {"fitting.divergence"}
+    assert found[0].evidence["best_epoch"] == 3
+
+
+def test_oscillation_fires_on_bouncing_loss_and_not_on_a_smooth_one():
+    h = {"loss": [0.7, 0.5, 0.65, 0.45, 0.62, 0.5, 0.7, 0.48, 0.66, 0.5]}
+    found = fit.check_training_stability(h)
+    assert rules(found) == {"fitting.oscillation"}
+    assert found[0].evidence["rises"] == 4
+    assert fit.check_training_stability({"loss": curve(0.7, 0.4, 10)}) == []
+
+
+# --- underfitting ---------------------------------------------------------------------------------
+
+def test_underfitting_fires_near_majority_baseline():
+    y = np.array([0] * 90 + [1] * 10)
+    h = {"loss": [0.4, 0.33, 0.33, 0.33], "accuracy": [0.85, 0.9, 0.9, 0.9]}
+    found = fit.check_underfitting(h, y)
+    assert rules(found) == {"fitting.underfitting"}
+    assert found[0].evidence["baseline"] == pytest.approx(0.9)
+    h["accuracy"] = [0.85, 0.95, 0.97, 0.98]
+    assert fit.check_underfitting(h, y) == []
+
+
+def test_underfitting_accepts_one_hot_and_string_labels():
+    h = {"loss": [1.0, 1.0, 1.0], "categorical_accuracy": [0.34, 0.35, 0.34]}
+    onehot = np.eye(3)[np.arange(300) % 3]
+    assert rules(fit.check_underfitting(h, onehot)) == {"fitting.underfitting"}
+    h = {"loss": [1.0, 1.0, 1.0], "accuracy": [0.5, 0.5, 0.5]}
+    assert rules(fit.check_underfitting(h, np.array(["a", "b"] * 5))) == {
+        "fitting.underfitting"}
+
+
+def test_underfitting_without_y_or_accuracy_is_silent():
+    h = {"loss": [0.69, 0.69, 0.69], "accuracy": [0.5, 0.5, 0.5]}
+    assert fit.check_underfitting(h) == []
+    assert fit.check_underfitting({"loss": [0.69, 0.69, 0.69]}, y_balanced()) == []
+
+
+def test_underfitting_silent_on_regression_and_multilabel_targets():
+    h = {"loss": [0.69, 0.69, 0.69], "accuracy": [0.5, 0.5, 0.5]}
+    assert fit.check_underfitting(h, np.array([[0.5, 0.2], [0.1, 0.3]])) == []
+    assert fit.check_underfitting(h, np.array([[1, 1], [0, 1], [1, 0]])) == []
+
+
+@pytest.mark.parametrize("bad, error", [
+    ("abc", TypeError), (np.array([0.0, np.nan]), ValueError),
+    (np.zeros((2, 2, 2)), ValueError),
+])
+def test_underfitting_rejects_bad_y(bad, error):
+    h = {"loss": [0.69, 0.69, 0.69], "accuracy": [0.5, 0.5, 0.5]}
+    with pytest.raises(error, match="y"):
+        fit.check_underfitting(h, bad)
+
+
+# --- gradients ------------------------------------------------------------------------------------
+
+def deep_model(activation, depth=10, initializer="glorot_uniform", batchnorm=False,
+               n_features=8):
+    layers = [keras.Input((n_features,))]
+    for _ in range(depth):
+        layers.append(keras.layers.Dense(32, activation=None if batchnorm else activation,
+                                         kernel_initializer=initializer))
+        if batchnorm:
+            layers += [keras.layers.BatchNormalization(), keras.layers.Activation(activation)]
+    layers.append(keras.layers.Dense(1, activation="sigmoid"))
+    model = keras.Sequential(layers)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+
+
+@pytest.fixture
+def xy(rng):
+    x = rng.standard_normal((300, 8))
+    return x, (x[:, 0] + x[:, 1] > 0).astype(int)
+
+
+def test_vanishing_gradients_fire_on_deep_sigmoid_not_on_fixed_twins(xy):
+    x, y = xy
+    found = fit.check_gradients(deep_model("sigmoid"), x, y)
+    assert rules(found) == {"fitting.vanishing-gradients"}
+    assert found[0].evidence["ratio"] < 1e-3 and found[0].evidence["layers"] == 11
+    assert fit.check_gradients(deep_model("relu", initializer="he_normal"), x, y) == []
+    assert fit.check_gradients(deep_model("sigmoid", batchnorm=True), x, y) == []
+    assert fit.check_gradients(dense_model(n_features=8), x, y) == []  # too shallow to judge
+
+
+def test_exploding_gradients_fire_on_layers_out_of_scale(xy):
+    x, y = xy
+    model = deep_model("relu", depth=4, initializer="he_normal")
+    first = model.layers[0].kernel
+    first.assign(first.numpy() * 1e-4)  # the first layer's weights far smaller than the rest
+    found = fit.check_gradients(model, x, y)
+    assert rules(found) == {"fitting.exploding-gradients"}
+    assert found[0].evidence["ratio"] > 100
+
+
+def test_exploding_gradients_fire_on_non_finite_gradients(xy):
+    x, y = xy
+    model = deep_model("relu", depth=3)
+    model.layers[1].kernel.assign(np.full((32, 32), np.inf))
+    found = fit.check_gradients(model, x, y)
+    assert rules(found) == {"fitting.exploding-gradients"}
+
+
+def test_gradient_probe_changes_no_weights_and_no_inputs(xy):
+    x, y = xy
+    model = deep_model("sigmoid", depth=3, batchnorm=True)
+    before = [v.numpy().copy() for v in model.variables]
+    x0, y0 = x.copy(), y.copy()
+    fit.check_gradients(model, x, y)
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.variables))
+    assert np.array_equal(x, x0) and np.array_equal(y, y0)
+
+
+def test_gradient_norms_use_at_most_max_rows(xy):
+    x, y = xy
+    norms = fit.layer_gradient_norms(deep_model("relu", depth=3), x, y, max_rows=5)
+    assert len(norms) == 4 and all(v > 0 for _, v in norms)
+
+
+@pytest.mark.parametrize("x, y, error, name", [
+    (None, [0, 1], TypeError, "x"),
+    ("abc", [0, 1], TypeError, "x"),
+    (np.zeros((0, 8)), [], ValueError, "x"),
+    (np.full((2, 8), np.nan), [0, 1], ValueError, "x"),
+    (np.zeros((2, 3)), [0, 1], ValueError, "x"),
+    (np.zeros((4, 8)), [0, 1], ValueError, "x has 4"),
+    (np.zeros((2, 8)), None, TypeError, "y"),
+    (np.zeros((2, 8)), [[0, 1, 1], [1, 0, 0]], ValueError, "y: the model's loss"),
+])
+def test_gradients_reject_bad_input(x, y, error, name):
+    with pytest.raises(error, match=name):
+        fit.layer_gradient_norms(deep_model("relu", depth=3), x, y)
+    if error is not ValueError or "loss" not in name:
+        with pytest.raises(error, match=name):
+            fit.check_gradients(deep_model("relu", depth=3), x, y)
+
+
+def test_gradients_skip_labels_the_loss_cannot_use(xy):
+    """diagnose must not stop on string labels or a label-shape bug (other checks report it)."""
+    x, _ = xy
+    model = deep_model("sigmoid")
+    assert fit.check_gradients(model, x[:2], ["a", "b"]) == []
+    assert fit.check_gradients(model, x[:2], [[0, 1, 1], [1, 0, 0]]) == []
+    report = helpers.diagnose(model, x[:2], ["a", "b"])
+    assert "check_gradients" in report.checks_run
+
+
+def test_gradients_need_a_compiled_keras_model(xy):
+    x, y = xy
+    with pytest.raises(TypeError, match="model"):
+        fit.check_gradients("model", x, y)
+    with pytest.raises(ValueError, match="not compiled"):
+        fit.check_gradients(dense_model(n_features=8, compile=False), x, y)
+
+
+# --- dead relu ------------------------------------------------------------------------------------
+
+def relu_model(dead_bias=None):
+    model = keras.Sequential([keras.Input((8,)),
+                              keras.layers.Dense(32, activation="relu", name="hidden"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    if dead_bias is not None:
+        model.get_layer("hidden").bias.assign(np.full(32, dead_bias))
+    return model
+
+
+def test_dead_relu_fires_when_units_never_activate(xy):
+    x, _ = xy
+    found = fit.check_dead_relu(relu_model(dead_bias=-100.0), x)
+    assert rules(found) == {"fitting.dead-relu"}
+    assert found[0].evidence == {"layer": "hidden", "dead": 32, "units": 32, "share": 1.0,
+                                 "rows": 300}
+    assert fit.check_dead_relu(relu_model(), x) == []
+    assert fit.check_dead_relu(deep_model("relu", initializer="he_normal"), x) == []
+
+
+def test_dead_relu_finds_relu_layers_and_activation_layers(xy):
+    x, _ = xy
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16),
+                              keras.layers.ReLU(), keras.layers.Dense(16),
+                              keras.layers.Activation("relu"), keras.layers.Dense(1)])
+    model.layers[2].bias.assign(np.full(16, -100.0))  # kills the Activation("relu") layer
+    found = fit.check_dead_relu(model, x)
+    assert [f.evidence["layer"] for f in found] == [model.layers[3].name]
+    model.layers[0].bias.assign(np.full(16, -100.0))  # kills the ReLU layer (and all after)
+    assert [f.evidence["layer"] for f in fit.check_dead_relu(model, x)] == [
+        model.layers[1].name, model.layers[3].name]
+
+
+def test_dead_relu_does_not_count_nan_units_as_dead(xy):
+    x, _ = xy
+    model = relu_model()
+    model.get_layer("hidden").kernel.assign(np.full((8, 32), np.nan))
+    assert fit.check_dead_relu(model, x) == []
+
+
+def test_dead_relu_rejects_bad_input():
+    with pytest.raises(TypeError, match="model"):
+        fit.check_dead_relu(None, np.zeros((2, 8)))
+    with pytest.raises(ValueError, match="x"):
+        fit.check_dead_relu(relu_model(), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="max_share"):
+        fit.check_dead_relu(relu_model(), np.zeros((2, 8)), max_share=0)
+
+
+# --- learning rate --------------------------------------------------------------------------------
+
+def compiled(optimizer):
+    model = dense_model(compile=False)
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("optimizer", [keras.optimizers.Adam(1.0), keras.optimizers.Adam(1e-7),
+                                       keras.optimizers.RMSprop(0.5), keras.optimizers.SGD(10.0)])
+def test_learning_rate_fires_outside_range(optimizer):
+    found = fit.check_learning_rate(compiled(optimizer))
+    assert rules(found) == {"fitting.learning-rate"}
+    assert found[0].evidence["optimizer"] == type(optimizer).__name__
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "sgd", keras.optimizers.Adam(0.01),
+                                       keras.optimizers.SGD(0.1, momentum=0.9),
+                                       keras.optimizers.Adadelta(1.0)])
+def test_learning_rate_silent_on_usual_values(optimizer):
+    assert fit.check_learning_rate(compiled(optimizer)) == []
+
+
+def test_learning_rate_reads_schedules():
+    schedule = keras.optimizers.schedules.ExponentialDecay(5.0, decay_steps=100,
+                                                           decay_rate=0.5)
+    found = fit.check_learning_rate(compiled(keras.optimizers.Adam(schedule)))
+    assert found and found[0].evidence["learning_rate"] == pytest.approx(5.0)
+
+
+def test_learning_rate_needs_compiled_model():
+    with pytest.raises(ValueError, match="not compiled"):
+        fit.check_learning_rate(dense_model(compile=False))
+    with pytest.raises(TypeError, match="model"):
+        fit.check_learning_rate(object())
+
+
+# --- through helpers.diagnose ---------------------------------------------------------------------
+
+def test_diagnose_runs_the_fitting_checks(xy):
+    x, y = xy
+    broken = deep_model("sigmoid")
+    broken.compile(optimizer=keras.optimizers.Adam(1.0), loss="binary_crossentropy")
+    h = {"loss": [0.69] * 5, "accuracy": [0.5] * 5}
+    report = helpers.diagnose(broken, x, y, history=h)
+    assert {"fitting.vanishing-gradients", "fitting.learning-rate",
+            "fitting.underfitting"} <= report.rules
+    assert "fitting.overfitting" in helpers.diagnose(broken, history=overfit()).rules
+    assert "fitting.divergence" in helpers.diagnose(
+        broken, history={"loss": [0.7, float("nan"), float("nan")]}).rules
+    assert "fitting.dead-relu" in helpers.diagnose(relu_model(dead_bias=-100.0), x).rules
+
+    fixed = deep_model("relu", initializer="he_normal")
+    good = {"loss": [0.6, 0.4, 0.3, 0.29, 0.288], "accuracy": [0.7, 0.85, 0.9, 0.9, 0.9]}
+    report = helpers.diagnose(fixed, x, y, history=good)
+    assert not any(r.startswith("fitting.") for r in report.rules), report
