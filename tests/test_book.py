@@ -2,13 +2,17 @@
 
 import json
 import re
+import runpy
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
+colab_cell = SimpleNamespace(**runpy.run_path(str(ROOT / ".ci" / "colab_cell.py")))
 
 
 def toc_files():
@@ -65,14 +69,42 @@ def test_stored_notebooks_have_no_outputs():
     assert not dirty, f"strip outputs from: {dirty}"
 
 
-def code_of(nb):
-    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+def code_of(nb, skip_install_cell=False):
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    if skip_install_cell and cells and "".join(cells[0]["source"]).startswith(
+            colab_cell.MARKER):
+        cells = cells[1:]
+    return "\n".join("".join(c["source"]) for c in cells)
+
+
+def test_each_notebook_opens_with_the_install_cell_for_the_configured_repository():
+    """The first code cell installs helpers where it is missing (Colab) and is a no-op here."""
+    expected = colab_cell.cell_source()
+    stale = [p.name for p in notebooks()
+             if "".join(colab_cell.first_code_cell(stored(p))["source"]) != expected]
+    assert not stale, f"run `python .ci/colab_cell.py` to stamp the install cell: {stale}"
+
+
+def test_install_cell_is_a_no_op_here_and_installs_where_helpers_is_missing(monkeypatch):
+    import importlib.util
+    import subprocess as sp
+
+    calls = []
+    monkeypatch.setattr(sp, "check_call", lambda command: calls.append(command))
+    exec(colab_cell.cell_source("https://github.com/owner/book"), {})
+    assert not calls  # helpers is installed: nothing happens
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    exec(colab_cell.cell_source("https://github.com/owner/book"), {})
+    assert calls and calls[0][-1] == "git+https://github.com/owner/book"
+    with pytest.raises(ModuleNotFoundError, match="requirements.txt"):
+        exec(colab_cell.cell_source(""), {})
 
 
 def test_each_notebook_seeds_asserts_and_imports_helpers_first():
     for path in notebooks():
         nb = stored(path)
-        code = code_of(nb)
+        code = code_of(nb, skip_install_cell=True)
         assert "helpers.seed(" in code, f"{path.name} never calls helpers.seed"
         assert re.search(r"^\s*assert ", code, re.M), f"{path.name} asserts nothing"
         first_import = re.search(r"^(import|from) (\w+)", code, re.M)
@@ -149,6 +181,8 @@ def test_launch_buttons_only_with_a_real_repository():
             "launch buttons need repository.url in _config.yml"
     else:
         assert url.startswith("https://github.com/") and "example" not in url
+        assert buttons.get("colab_url") == "https://colab.research.google.com", \
+            "with a repository configured, offer the Colab launch button"
 
 
 def test_pages_glue_only_numbers_their_notebooks_define():
