@@ -26,6 +26,7 @@ def test_callback_reports_each_finding_once_and_never_changes_training():
     assert "activation.unbounded-output" in cb.report.rules
     assert len(cb.report) == len({(f.rule, f.evidence.get("output")) for f in cb.report})
     assert cb.report_epochs["activation.unbounded-output"] == 1
+    assert 0 < cb.seconds < 30  # three diagnoses, timed
 
 
 def test_callback_silent_on_a_sound_model(capsys):

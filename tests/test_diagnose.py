@@ -1,3 +1,5 @@
+import time
+
 import keras
 import numpy as np
 import pandas as pd
@@ -101,3 +103,18 @@ def test_a_check_that_cannot_use_the_inputs_is_skipped_with_its_reason(monkeypat
     assert "activation.softmax-single-unit" in report.rules
     assert report.checks_skipped["check_always_confused"] == (
         "could not use these inputs: y must be something else")
+
+
+def test_diagnose_on_100k_rows_takes_under_5_seconds():
+    """The issue's budget: 100,000 x 50 rows, a 3-layer MLP, no training (see benchmarks/)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100_000, 50)).astype("float32")
+    y = (x[:, :5].sum(axis=1) > 0).astype("int64")
+    model = keras.Sequential([keras.Input(shape=(50,)), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    start = time.perf_counter()
+    report = helpers.diagnose(model, x, y, x_serve=x[::-1])
+    assert time.perf_counter() - start < 5
+    assert len(report.checks_run) >= 15

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import _validate
+from helpers import _keras, _validate
 from helpers._keras import CATEGORICAL_LOSSES, SQUASHING, model_outputs
 from helpers._targets import target_kind
 from helpers.checks import check, rule
@@ -174,11 +174,7 @@ def check_predicted_probabilities(model, x, *, tolerance: float = 1e-3,
         return []
     if n > max_rows:
         inputs = _take(inputs, max_rows)
-    predictions = model.predict(inputs, verbose=0)
-    if not isinstance(predictions, (list, tuple, dict)):
-        predictions = [predictions]
-    elif isinstance(predictions, dict):
-        predictions = list(predictions.values())
+    predictions = _keras.predict(model, inputs)
     found = []
     for o in outputs:
         p = np.asarray(predictions[o.index], dtype=float).reshape(len(predictions[o.index]), -1)

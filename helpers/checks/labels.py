@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import _validate
+from helpers import _keras, _validate
 from helpers._keras import BINARY_LOSSES, REGRESSION_LOSSES, SQUASHING, model_outputs
 from helpers._targets import target_kind
 from helpers.checks import check, rule
@@ -265,12 +265,7 @@ def _predict(model, x, max_rows: int, y=None):
     rows = np.arange(n) if n <= max_rows else np.linspace(0, n - 1, max_rows).astype(int)
     if n > max_rows:
         inputs = _take(inputs, rows)
-    p = model.predict(inputs, verbose=0)
-    if isinstance(p, dict):
-        p = list(p.values())
-    if isinstance(p, (list, tuple)):
-        p = p[0]
-    p = np.asarray(p, dtype=float)
+    p = _keras.predict(model, inputs)[0]
     return p.reshape(len(p), -1), rows, inputs
 
 
@@ -423,9 +418,8 @@ def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: in
     n = len(ids)
     smallest = int(counts.min())
     null_se = float(np.sqrt((n + 1) / (12 * smallest * (n - smallest))))
-    simple = _simple_auc(features, ids, folds)
-    best = max(simple.values())
-    if best > 0.5 + z * null_se:
+    simple = _simple_auc(features, ids, folds, enough=0.5 + z * null_se)
+    if max(simple.values()) > 0.5 + z * null_se:
         return []
     if p.shape[1] == 1:
         logits = out.loss is not None and out.loss.from_logits and \
@@ -451,7 +445,8 @@ def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: in
         simple_auc=simple, null_se=null_se)]
 
 
-def _simple_auc(features, ids, folds) -> dict:
+def _simple_auc(features, ids, folds, enough=1.0) -> dict:
+    """Out-of-fold ROC-AUC of each simple model, stopping at the first above ``enough``."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -469,4 +464,6 @@ def _simple_auc(features, ids, folds) -> dict:
         proba = cross_val_predict(m, features, ids, cv=split, method="predict_proba")
         scores[name] = float(roc_auc_score(ids, proba[:, 1]) if proba.shape[1] == 2
                              else roc_auc_score(ids, proba, multi_class="ovr"))
+        if scores[name] > enough:
+            break
     return scores

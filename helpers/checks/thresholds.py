@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import expit, softmax
 from scipy.stats import beta
 
-from helpers import _validate
+from helpers import _keras, _validate
 from helpers._keras import model_outputs
 from helpers._targets import target_kind
 from helpers.checks import check, rule
@@ -148,25 +148,6 @@ def _take(inputs, rows):
     return inputs[rows]
 
 
-def _predict(model, inputs, chunk: int = 512) -> np.ndarray:
-    """``model.predict`` without its per-model tracing: direct calls on chunks of rows
-    (``training=False``), which is what Keras recommends for inputs this small."""
-    import keras
-
-    n = len(next(iter(inputs.values()))) if isinstance(inputs, dict) else \
-        len(inputs[0]) if isinstance(inputs, list) else len(inputs)
-    parts = []
-    for start in range(0, n, chunk):
-        rows = slice(start, start + chunk)
-        out = model(_take(inputs, rows), training=False)
-        if isinstance(out, dict):
-            out = next(iter(out.values()))
-        elif isinstance(out, (list, tuple)):
-            out = out[0]
-        parts.append(np.asarray(keras.ops.convert_to_numpy(out), dtype=float))
-    return np.concatenate(parts)
-
-
 class _Predictions:
     """One model's predictions on (a bounded subset of) x, with its labels."""
 
@@ -188,7 +169,7 @@ class _Predictions:
             return
         rows = _subset(n, max_rows)
         self.y = ids if rows is None else ids[rows]
-        raw = _predict(model, _take(inputs, rows))
+        raw = _keras.predict(model, _take(inputs, rows))[0]
         raw = raw.reshape(len(raw), -1)
         self.units = raw.shape[1]
         if self.units == 1 and not set(np.unique(self.y).tolist()) <= {0, 1}:
