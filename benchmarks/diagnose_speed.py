@@ -4,9 +4,11 @@
 
 1. ``diagnose`` on ``rows`` x ``features`` float32 inputs with a 3-layer MLP (64-32-1),
    labels and an equally large serving set. Nothing is trained. The checks bound their own
-   work: predictions, gradient probes and the label-alignment model use at most 2,048 rows,
-   and the training-vs-serving statistics are one streaming pass over every row. The first
-   call includes Keras tracing the model's predict function; the second does not.
+   work: predictions use at most 2,048 rows (5,000 for the inverted-labels test), gradient
+   probes 256 rows, the dead-unit probe 512 and the label-alignment model 2,000; the
+   training-vs-serving statistics are one streaming pass over every row. The first call
+   includes one-off start-up costs (building the probes, warming TensorFlow's kernels);
+   the second does not.
 2. A 20-epoch ``fit`` on ``fit-rows`` rows (batch 32), once without and once with
    ``DiagnoseCallback`` (diagnosis at the end of training only, the default), on fresh
    models with the same seed, each timed; the overhead is the relative difference. Each

@@ -41,3 +41,24 @@ def test_callback_silent_on_a_sound_model(capsys):
 def test_callback_bad_every(every):
     with pytest.raises(ValueError, match="every must be"):
         helpers.DiagnoseCallback(every=every)
+
+
+def test_callback_names_the_epoch_overfitting_started():
+    """Pure-noise labels and a wide network: validation loss turns up, training loss keeps
+    falling, and the finding reported during training carries the epoch it started."""
+    import keras
+
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(60, 10)), rng.integers(0, 2, 60)
+    x_val, y_val = rng.normal(size=(200, 10)), rng.integers(0, 2, 200)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(128, activation="relu"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+    cb = helpers.DiagnoseCallback(every=10, verbose=False)
+    model.fit(x, y, validation_data=(x_val, y_val), epochs=20, batch_size=60, verbose=0,
+              callbacks=[cb])
+    finding = next(f for f in cb.report if f.rule == "fitting.overfitting")
+    started = finding.evidence["best_epoch"]
+    assert 1 <= started < 20 and f"epoch {started}" in finding.message
+    assert cb.report_epochs["fitting.overfitting"] in (10, 20)
+    assert [f.rule for f in cb.report].count("fitting.overfitting") == 1
