@@ -1,3 +1,6 @@
+import json
+import shutil
+
 import keras
 import numpy as np
 import pytest
@@ -26,3 +29,48 @@ def dense_model(n_features=3, units=1, activation="sigmoid", loss="binary_crosse
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# --- the diagnose suite's table (tests/test_diagnose_suite.py) ---------------------------
+# Each case writes one JSON file; xdist workers share no memory, so the controller reads
+# the files back at the end of the run.
+
+def diagnose_suite_dir(config):
+    return config.rootpath / "_build" / "diagnose-suite"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist)
+        shutil.rmtree(diagnose_suite_dir(session.config), ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if hasattr(config, "workerinput"):
+        return
+    folder = diagnose_suite_dir(config)
+    rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    if not rows:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.write_sep("=", "helpers.diagnose suite: faulty setups and fixed twins")
+    write(f"{'chapter':14} {'cases':>5} {'detected':>8} {'recall':>6} {'rule found':>10} "
+          "  false alarms (errors on fixed twin)")
+    chapters = sorted({r["chapter"] for r in rows})
+    for name, group in [(c, [r for r in rows if r["chapter"] == c]) for c in chapters] + \
+            [("all", rows)]:
+        n = len(group)
+        detected = sum(r["detected"] for r in group)
+        found = sum(r["rule_found"] for r in group)
+        alarms = sum(r["fixed_error"] for r in group)
+        write(f"{name:14} {n:5d} {detected:8d} {detected / n:6.0%} {found:10d}   {alarms}")
+    for r in rows:
+        if not r["detected"] or not r["rule_found"]:
+            write(f"  missed: {r['case']} ({r['rule']}); found {r['faulty_findings']}")
+        if r["fixed_error"]:
+            write(f"  false alarm: {r['case']}: {r['fixed_errors']}")
+    warned = [r for r in rows if r["fixed_warnings"]]
+    if warned:
+        write("Warnings on fixed twins (allowed, recorded):")
+        for r in warned:
+            write(f"  {r['case']}: {', '.join(r['fixed_warnings'])}")
