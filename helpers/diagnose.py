@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from helpers import _validate
 from helpers.checks import CHECKS
+from helpers.checks.preprocessing import check_column_mismatch
 from helpers.report import Report
 
 
@@ -40,7 +41,9 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
         Data the model was (or will be) trained or evaluated on: numpy arrays, lists or
         pandas objects; ``x`` may be a list or dict of arrays for a multi-input model.
     x_serve : array-like, optional
-        Inputs as they arrive at prediction time, for training-vs-serving checks.
+        Inputs as they arrive at prediction time, for training-vs-serving checks. If they
+        don't fit the model and ``x`` and ``x_serve`` are DataFrames whose columns differ,
+        the report names the columns (``preprocessing.column-mismatch``) instead of raising.
     history : keras.callbacks.History or dict of lists, optional
         The result of ``model.fit``, for the checks that read learning curves.
 
@@ -64,9 +67,18 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
     if y is not None:
         rows["y"] = len(_validate.as_labels(y, "y"))
         given["y"] = y
+    early, unusable_serve = [], None
     if x_serve is not None:
-        _validate.as_inputs(x_serve, "x_serve", model, finite=False)
-        given["x_serve"] = x_serve
+        try:
+            _validate.as_inputs(x_serve, "x_serve", model, finite=False)
+            given["x_serve"] = x_serve
+        except ValueError as exc:
+            # Serving columns that differ from training (get_dummies on a batch that lacks a
+            # category) can't be fed to the model; say which columns, if the names tell.
+            early = [] if x is None else check_column_mismatch(x, x_serve)
+            if not early:
+                raise
+            unusable_serve = f"x_serve does not fit the model: {exc}"
     if history is not None:
         _history_dict(history)  # validate; checks get the original (a History keeps params)
         given["history"] = history
@@ -75,11 +87,15 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
 
     compiled = bool(getattr(model, "compiled", False))
     n_outputs = len(model.outputs or ())
-    run, skipped, findings = [], {}, []
+    run, skipped, findings = [], {}, list(early)
     for name, spec in CHECKS.items():
+        if early and spec.function is check_column_mismatch:
+            run.append(name)
+            continue
         missing = [k for k in spec.needs if k not in given]
         if missing:
-            skipped[name] = "needs " + " and ".join(missing)
+            skipped[name] = (unusable_serve if unusable_serve and missing == ["x_serve"]
+                             else "needs " + " and ".join(missing))
             continue
         if spec.compiled and not compiled:
             skipped[name] = "the model is not compiled, so it has no loss to compare"

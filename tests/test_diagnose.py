@@ -118,3 +118,21 @@ def test_diagnose_on_100k_rows_takes_under_5_seconds():
     report = helpers.diagnose(model, x, y, x_serve=x[::-1])
     assert time.perf_counter() - start < 5
     assert len(report.checks_run) >= 15
+
+
+def test_serving_frame_with_a_missing_dummy_column_is_a_finding_not_an_error():
+    """get_dummies on a serving batch that lacks a category gives one column fewer: the
+    model can't take it, and the report says which column is missing."""
+    train = pd.get_dummies(pd.DataFrame({"size": [1.0, 2.0, 3.0, 4.0],
+                                         "colour": ["red", "blue", "green", "red"]}),
+                           dtype=float)
+    serve = pd.get_dummies(pd.DataFrame({"size": [2.0, 5.0], "colour": ["red", "blue"]}),
+                           dtype=float)
+    model = dense_model(n_features=train.shape[1])
+    report = helpers.diagnose(model, train, [0, 1, 0, 1], x_serve=serve)
+    finding = next(f for f in report if f.rule == "preprocessing.column-mismatch")
+    assert finding.evidence["missing"] == ["colour_green"]
+    assert "check_column_mismatch" in report.checks_run
+    assert report.checks_skipped["check_serving_skew"].startswith("x_serve does not fit")
+    with pytest.raises(ValueError, match="x_serve"):  # no names to explain it: still an error
+        helpers.diagnose(model, train.to_numpy(), [0, 1, 0, 1], x_serve=serve.to_numpy())

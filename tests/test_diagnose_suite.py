@@ -462,6 +462,24 @@ def _():
     return setup(model, x, y, padded, history), setup(model, x, y, aligned, history)
 
 
+@case("preprocessing-get-dummies-column-missing", "preprocessing.column-mismatch")
+def _():
+    rng = np.random.default_rng(1)
+    n = 400
+    plan = rng.choice(["basic", "plus", "pro"], n)
+    usage = rng.gamma(2.0, 1.0, n)
+    y = ((usage / 2 + (plan == "pro") - 1 + rng.normal(0, 0.5, n)) > 0).astype(int)
+    x = pd.get_dummies(pd.DataFrame({"usage": usage, "plan": plan}), dtype=float)
+    # A serving batch without a "plus" customer: get_dummies makes one column fewer, which
+    # the model can't take; the report names the missing column instead of a shape error.
+    batch = pd.DataFrame({"usage": rng.gamma(2.0, 1.0, 6), "plan": ["basic", "pro"] * 3})
+    model = mlp(4, 1, "sigmoid", "binary_crossentropy", functional=True, normalize=x)
+    history = train(model, x, y)
+    return (setup(model, x, y, pd.get_dummies(batch, dtype=float), history),
+            setup(model, x, y, pd.get_dummies(batch, dtype=float).reindex(
+                columns=x.columns, fill_value=0.0), history))
+
+
 @case("preprocessing-multi-input-one-input-unscaled", "preprocessing.serving-skew")
 def _():
     rng = np.random.default_rng(0)
