@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -46,8 +47,6 @@ def test_callback_bad_every(every):
 def test_callback_names_the_epoch_overfitting_started():
     """Pure-noise labels and a wide network: validation loss turns up, training loss keeps
     falling, and the finding reported during training carries the epoch it started."""
-    import keras
-
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(60, 10)), rng.integers(0, 2, 60)
     x_val, y_val = rng.normal(size=(200, 10)), rng.integers(0, 2, 200)

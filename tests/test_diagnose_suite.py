@@ -10,7 +10,7 @@ one-hot; inputs as numpy arrays, lists and DataFrames. Faults in the model's str
 diagnosed before training, as a reader would before a long fit; fixed twins, and faults that
 show only in predictions or learning curves, train for a few epochs on a few hundred rows
 (or the curves are a plain dict). Healthy models that several cases share are trained once
-per process. A case that helpers still gets wrong carries its reason and is a strict xfail.
+per process.
 
 Each case writes one JSON line to ``_build/diagnose-suite/``; ``tests/conftest.py`` prints
 recall and false alarms per chapter at the end of the run (also under pytest-xdist).
@@ -56,20 +56,18 @@ class Case:
     chapter: str
     rule: str
     build: Callable  # build() -> (faulty setup, fixed setup), each a dict for diagnose
-    known_gap: str | None = None  # why helpers gets this case wrong today (strict xfail)
 
 
 CASES: dict[str, Case] = {}
 
 
-def case(id: str, rule: str, known_gap: str | None = None):
+def case(id: str, rule: str):
     """Register ``build()``, which returns the (faulty, fixed) setups, as a case whose fault
-    is ``rule`` (its chapter is the rule's prefix). ``known_gap`` marks a case helpers
-    still gets wrong, with the reason: it is expected to fail until the check is fixed."""
+    is ``rule`` (its chapter is the rule's prefix)."""
     def register(build):
         assert id not in CASES, id
         assert id.split("-", 1)[0] == rule.split(".", 1)[0], (id, rule)
-        CASES[id] = Case(id, rule.split(".", 1)[0], rule, build, known_gap)
+        CASES[id] = Case(id, rule.split(".", 1)[0], rule, build)
         return build
     return register
 
@@ -793,9 +791,7 @@ def _brief(findings):
     return sorted({f"{f.severity}:{f.rule}" for f in findings})
 
 
-@pytest.mark.parametrize("case_id", [
-    pytest.param(c.id, marks=pytest.mark.xfail(strict=True, reason=c.known_gap))
-    if c.known_gap else c.id for c in CASES.values()])
+@pytest.mark.parametrize("case_id", list(CASES))
 def test_fault_is_found_and_fixed_twin_is_clean(case_id, request):
     c = CASES[case_id]
     faulty_setup, fixed_setup = c.build()
