@@ -27,6 +27,17 @@ def test_softmax_single_unit_fires_and_fix_is_silent():
                                                      loss="categorical_crossentropy")) == []
 
 
+def test_softmax_single_unit_message_says_what_training_did():
+    """Binary cross-entropy reads the logit behind the softmax (TensorFlow backend): the
+    weights may be fine. Other losses learn nothing usable; uncompiled models get neither."""
+    with_bce = act.check_softmax_single_unit(dense_model(activation="softmax"))[0]
+    assert "logit behind the softmax" in with_bce.message and "retrain" not in with_bce.message
+    focal = dense_model(activation="softmax", loss=keras.losses.BinaryFocalCrossentropy())
+    assert "retrain" in act.check_softmax_single_unit(focal)[0].message
+    bare = act.check_softmax_single_unit(dense_model(activation="softmax", compile=False))[0]
+    assert "logit" not in bare.message and "retrain" not in bare.message
+
+
 def test_softmax_single_unit_ignores_layer_names():
     """A layer *named* softmax that applies sigmoid is fine; the reverse is not."""
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid",

@@ -17,9 +17,15 @@ SOFTMAX_SINGLE_UNIT = rule(
     "activation.softmax-single-unit", severity="error",
     title="Softmax on a single output unit",
     detects="An output layer that applies softmax to one unit. Softmax over one number is "
-            "always 1.0, so every prediction is the positive class and the model can't learn.",
+            "always 1.0, so predict() says 'positive' for every input. Training may still have "
+            "worked: on TensorFlow, binary cross-entropy computes its loss from the logit "
+            "behind the softmax when it receives the activation's own output, so the weights "
+            "learn exactly as a sigmoid model's would. With any layer between the softmax and "
+            "the loss, or with another loss, they learn nothing usable.",
     fix="Use activation='sigmoid' on the one unit (binary), or give the layer one unit per "
-        "class with softmax.",
+        "class with softmax. A model trained with binary cross-entropy and nothing between "
+        "the softmax and the loss needs no retraining: copy its weights into the same "
+        "model with a sigmoid output.",
     doc=NB_SOFTMAX,
 )
 UNBOUNDED_OUTPUT = rule(
@@ -81,11 +87,24 @@ def check_softmax_single_unit(model) -> list:
     _validate.as_model(model)
     return [
         SOFTMAX_SINGLE_UNIT.finding(
-            f"The {_where(o)} applies softmax to 1 unit, so every prediction is exactly 1.0 "
-            "whatever the input.",
+            f"The {_where(o)} applies softmax to 1 unit, so every prediction is 1.0 (to float "
+            "precision) whatever the input." + _softmax_single_unit_training(o),
             output=o.name, layer=o.layer, units=o.units)
         for o in model_outputs(model) if o.activation == "softmax" and o.units == 1
     ]
+
+
+def _softmax_single_unit_training(o) -> str:
+    """What training did to the weights behind a one-unit softmax, as far as the loss tells."""
+    if o.loss is None or o.loss.kind == "custom":
+        return ""
+    if o.loss.kind == "binary_crossentropy":
+        return (f" Its loss, {o.loss.given}, may have trained the weights all the same: "
+                "Keras on TensorFlow computes it from the logit behind the softmax when "
+                "nothing sits between them, and then a sigmoid output with the same weights "
+                "predicts correctly.")
+    return (f" With its loss, {o.loss.given}, the weights behind it did not learn a usable "
+            "logit: retrain after the fix.")
 
 
 @check(UNBOUNDED_OUTPUT.id, SIGMOID_SINGLE_LABEL.id, LOGITS_OUTPUT.id, compiled=True)
