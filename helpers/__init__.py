@@ -6,12 +6,14 @@
     print(report)                                   # errors first, each with its fix
 
 Importing helpers imports TensorFlow and Keras with TensorFlow's C++ start-up log lines
-silenced (see ``helpers._quiet``); Python warnings stay visible. In IPython, numpy scalars
-display as plain numbers (see ``helpers._display``).
+silenced (see ``helpers._quiet``); Python warnings stay visible (in IPython, each once and
+without the path of the file that raised it). In IPython, numpy scalars display as plain
+numbers (see ``helpers._display``).
 """
 
-from helpers._quiet import quiet_tensorflow
+from helpers._quiet import quiet_tensorflow, warnings_once_without_paths
 
+warnings_once_without_paths()
 quiet_tensorflow()
 
 from helpers._display import plain_numpy_scalars  # noqa: E402

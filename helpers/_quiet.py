@@ -6,16 +6,23 @@ before ``TF_CPP_MIN_LOG_LEVEL`` is read. Nothing at the Python level can catch t
 point descriptor 2 at /dev/null for exactly that window, then give it back. Python warnings
 raised in the window are recorded and re-issued afterwards, so real warnings stay visible;
 warnings Keras raises later (for example softmax on one unit) are untouched.
+
+In a notebook, ``warnings_once_without_paths`` shows each warning as ``UserWarning: message``:
+once, and without the file and line of the library that raised it (a path such as
+``.../site-packages/keras/src/ops/nn.py:960`` means nothing to a reader and differs on every
+machine). The warnings themselves are neither filtered nor changed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import warnings
 
 _done = False
+_shown: set[tuple] = set()
 
 
 @contextlib.contextmanager
@@ -58,3 +65,35 @@ def quiet_tensorflow() -> None:
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     _done = True
+
+
+def _show_once_without_path(message, category, filename, lineno, file=None, line=None):
+    """A ``warnings.showwarning`` that prints ``Category: message`` once per warning.
+
+    Keras repeats a warning with the numbers in it changed (the softmax warning names the
+    tensor's shape: (None, 1) while building, (32, 1) for each batch), and a warning that
+    points at the caller comes from a new file in every notebook cell; so two warnings of one
+    category whose texts differ only in their numbers (or a shape's None) count as one.
+    """
+    text = str(message)
+    key = (category, re.sub(r"\d+|\bNone\b", "#", text))
+    if key in _shown:
+        return
+    _shown.add(key)
+    stream = sys.stderr if file is None else file
+    if stream is None:  # pythonw and some embedded interpreters have no stderr
+        return
+    try:
+        stream.write(f"{category.__name__}: {text}\n")
+    except OSError:  # pragma: no cover - a closed stream, as warnings.showwarning allows
+        pass
+
+
+def warnings_once_without_paths() -> None:
+    """In IPython (a notebook), show each warning once and without machine paths."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        warnings.showwarning = _show_once_without_path

@@ -3,6 +3,10 @@
 Runs only when BOOK_HTML names a built site (CI sets it after `jupyter-book build`):
 
     BOOK_HTML=_build/html pytest tests/test_site.py -p no:xdist -o addopts=""
+
+The browser gets no network: every request that leaves the site is aborted, as for a
+reader offline or one who opened _build/html from disk. So the math must render from the
+MathJax the site serves itself, and no page may depend on anything else from outside.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 SITE = Path(os.environ.get("BOOK_HTML", "")).resolve() if os.environ.get("BOOK_HTML") else None
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +30,12 @@ CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chro
 pytestmark = pytest.mark.skipif(SITE is None, reason="set BOOK_HTML to a built book to test it")
 
 TF_NOISE = re.compile(r"oneDNN|cuda drivers|cuInit|absl::|cpu_feature_guard|I0000 00:00")
+# Where the build machine keeps Python packages and notebook kernels: a warning printed
+# with its file name shows these, and they mean nothing to a reader.
+MACHINE_PATH = re.compile(r"site-packages|dist-packages|/ipykernel_\d+/")
+# A desktop window and a narrow one (a tablet upright, a phone on its side).
+WIDTHS = {"desktop": 1400, "narrow": 600}
+HEIGHT = 900
 
 
 def pages():
@@ -55,35 +66,39 @@ def browser():
         b.close()
 
 
-# This machine (and CI) has no internet: the CDN scripts a published page loads (MathJax,
-# thebe) can't be fetched here. Their failures are the network's, not the book's; every
-# failure of a file the book itself serves still counts.
-OFFLINE = re.compile(r"Failed to load resource: net::ERR_(NAME_NOT_RESOLVED|INTERNET_DISCONNECTED"
-                     r"|CONNECTION_REFUSED|ADDRESS_UNREACHABLE)")
-
-
 def open_page(browser, url):
-    page = browser.new_page()
-    problems, external_failures = [], []
+    """The page with every request off the site aborted; its console errors and failures."""
+    page = browser.new_page(viewport={"width": WIDTHS["desktop"], "height": HEIGHT})
+    problems = []
+    local = url.split("/", 3)[:3]  # scheme, "", host:port of the test server
 
-    def on_console(message):
-        if message.type == "error" and not (OFFLINE.search(message.text) and external_failures):
-            problems.append(f"{message.text} ({message.location.get('url', '')})")
-
-    def on_failed(request):
-        (external_failures if "127.0.0.1" not in request.url else problems).append(
-            f"{request.url}: {request.failure}")
+    def only_the_site(route):
+        if route.request.url.split("/", 3)[:3] == local or route.request.url.startswith(
+                ("data:", "blob:")):
+            route.continue_()
+        else:
+            problems.append(f"asks the network for {route.request.url}")
+            route.abort()
 
     def on_response(response):
         if response.status >= 400:
             problems.append(f"HTTP {response.status} for {response.url}")
 
-    page.on("requestfailed", on_failed)
-    page.on("console", on_console)
+    page.route("**/*", only_the_site)
+    page.on("console", lambda m: m.type == "error" and problems.append(
+        f"{m.text} ({m.location.get('url', '')})"))
+    page.on("requestfailed", lambda r: problems.append(f"{r.url}: {r.failure}"))
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.on("response", on_response)
     response = page.goto(url, wait_until="load")
     assert response is not None and response.ok, f"{url}: HTTP {response and response.status}"
+    if page.evaluate("() => document.querySelector('.math') !== null"):
+        # MathJax typesets after the load event; its promise settles when the page is done.
+        try:
+            page.wait_for_function("() => window.MathJax?.startup?.promise", timeout=20000)
+            page.evaluate("() => MathJax.startup.promise")
+        except PlaywrightTimeout:
+            problems.append("MathJax did not start: the page's math stays TeX source")
     return page, problems
 
 
@@ -105,6 +120,10 @@ def test_page_loads_cleanly_with_figures_and_numbers(browser, server, rel):
         text = page.inner_text("main")
         assert not problems, f"{rel}: console errors {problems}"
         assert not TF_NOISE.search(text), f"{rel}: TensorFlow log lines in the page"
+        # The HTML, not only the visible text: a collapsed output counts too.
+        html = (SITE / rel).read_text()
+        assert not MACHINE_PATH.search(html), \
+            f"{rel}: a machine path ({MACHINE_PATH.search(html)[0]}) in the page"
         assert "{glue" not in text, f"{rel}: unrendered glue"
         images = page.eval_on_selector_all(
             "main img", "els => els.map(e => [e.complete, e.naturalWidth, e.src])")
@@ -122,6 +141,111 @@ def test_page_loads_cleanly_with_figures_and_numbers(browser, server, rel):
             assert pasted >= glued, f"{rel}: {glued} glued numbers, {pasted} rendered"
     finally:
         page.close()
+
+
+MATH_JS = """() => [...document.querySelectorAll('main .math')].map(el => [
+    el.querySelector('mjx-container') !== null,
+    el.querySelector('mjx-merror, [data-mjx-error]') !== null,
+    el.innerText.trim().slice(0, 60)])"""
+
+
+def pages_with_math():
+    return [rel for rel in pages() if 'class="math' in (SITE / rel).read_text()]
+
+
+def test_some_pages_have_math():
+    assert SITE is None or len(pages_with_math()) >= 3, pages_with_math()
+
+
+@pytest.mark.parametrize("rel", pages_with_math())
+def test_math_renders_without_network(browser, server, rel):
+    page, problems = open_page(browser, f"{server}/{rel}")
+    try:
+        scripts = page.eval_on_selector_all("script[src*=mathjax]", "els => els.map(e => e.src)")
+        maths = page.evaluate(MATH_JS)
+        prose = page.eval_on_selector_all(  # text outside code, where TeX may be quoted
+            "main article :is(p, li, td, th, dd, dt, h1, h2, h3, figcaption)",
+            "els => els.filter(e => !e.closest('pre')).map(e => e.innerText).join('\\n')")
+    finally:
+        page.close()
+    assert not problems, f"{rel}: {problems}"
+    assert scripts and all(src.startswith(server) for src in scripts), scripts
+    raw = [tex for typeset, _, tex in maths if not typeset]
+    assert not raw, f"{rel}: {len(raw)} of {len(maths)} formulas left as TeX: {raw[:3]}"
+    errors = [tex for _, error, tex in maths if error]
+    assert not errors, f"{rel}: MathJax could not typeset {errors}"
+    assert "\\(" not in prose and "\\[" not in prose, f"{rel}: raw TeX delimiters in the text"
+
+
+# Every table, code block, formula and figure in the text column fits it, or scrolls
+# sideways inside a box of its own that fits it; nothing is cut off by a box that hides its
+# overflow, and nothing runs past the column under the sidebar or off the screen. A table
+# that scrolls must fit in the window: one taller than the window has its scrollbar below
+# the fold, so its right-hand columns are hidden with nothing on screen to say so. Printed
+# output and warnings wrap instead (book.css), so on a desktop they never scroll.
+CLIPPED_JS = """(desktop) => {
+  const article = document.querySelector('main article') || document.querySelector('main');
+  const column = article.getBoundingClientRect();
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const name = el => `${el.tagName.toLowerCase()} "${(el.innerText || el.getAttribute('alt')
+                      || '').trim().replace(/\\s+/g, ' ').slice(0, 50)}"`;
+  const found = [];
+  const boxes = article.querySelectorAll('table, pre, mjx-container[display="true"], img');
+  for (const el of boxes) {
+    if (el.parentElement.closest('table, pre, mjx-container')) continue;  // judged whole
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height) continue;  // not shown (a closed dropdown)
+    const own = getComputedStyle(el).overflowX;
+    let right = box.right, scroller = null;
+    if (el.scrollWidth > el.clientWidth + 1) {
+      if (scrolls(el)) scroller = el;
+      else if (own !== 'visible') { found.push(`${name(el)} cuts off its own content`); continue; }
+      else right = box.left + el.scrollWidth;
+    }
+    for (let a = el.parentElement; !scroller && a && a !== article; a = a.parentElement) {
+      const outer = a.getBoundingClientRect();
+      if (getComputedStyle(a).overflowX === 'visible' || right <= outer.right + 1) continue;
+      if (scrolls(a)) scroller = a;
+      else {
+        found.push(`${name(el)} is cut off by <${a.tagName.toLowerCase()} class="${a.className}">`);
+        right = null;
+        break;
+      }
+    }
+    if (right === null) continue;
+    if (scroller) {
+      const outer = scroller.getBoundingClientRect();
+      const wider = Math.round(outer.right - column.right);
+      const hidden = Math.round(scroller.scrollWidth - scroller.clientWidth);
+      if (wider > 1)
+        found.push(`${name(el)} scrolls in a box ${wider} px wider than the text`);
+      else if (desktop && hidden > 1 && el.tagName === 'PRE' && el.closest('.cell_output'))
+        found.push(`${name(el)} is output that hides ${hidden} px on the right`);
+      else if (hidden > 1 && el.tagName === 'TABLE' && outer.height > window.innerHeight)
+        found.push(`${name(el)} hides ${hidden} px on the right and is `
+                   + `${Math.round(outer.height)} px tall: its scrollbar is below the fold`);
+    } else if (right > column.right + 1) {
+      found.push(`${name(el)} runs ${Math.round(right - column.right)} px past the text`);
+    }
+  }
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("rel", pages())
+def test_no_table_or_code_is_clipped(browser, server, rel):
+    page, _ = open_page(browser, f"{server}/{rel}")
+    found = {}
+    try:
+        for name, width in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": HEIGHT})
+            page.wait_for_timeout(100)  # let the theme's resize handlers run
+            clipped = page.evaluate(CLIPPED_JS, name == "desktop")
+            if clipped:
+                found[f"{name} ({width} px)"] = clipped
+    finally:
+        page.close()
+    assert not found, f"{rel}: {found}"
 
 
 def test_search_finds_softmax(browser, server):
