@@ -579,8 +579,9 @@ def check_class_names(x, x_serve=None) -> list:
 
     ``x`` is a dataset from a directory loader (anything with a ``class_names`` list, as
     ``image_dataset_from_directory`` returns before ``map`` or ``prefetch``, or the
-    ``class_indices`` dict of ``flow_from_directory``), or the list of names itself; ``x_serve`` likewise for the data you evaluate or predict on. Arrays carry no
-    class names and give no finding. Fires ``labels.class-names-sorted-as-text`` when the
+    ``class_indices`` dict of ``flow_from_directory``), or the list of names itself;
+    ``x_serve`` likewise for the data you evaluate or predict on. Arrays carry no class
+    names and give no finding. Fires ``labels.class-names-sorted-as-text`` when the
     names are numbers out of numeric order, and ``labels.class-names-differ`` when the two
     lists differ, naming the ids whose class changes.
     """
