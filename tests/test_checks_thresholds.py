@@ -521,3 +521,14 @@ def test_tune_label_thresholds_finds_the_best_f1_cut():
     assert 0.3 < t[0] < 0.4
     with pytest.raises(ValueError, match="same shape"):
         th.tune_label_thresholds(y, p[:, :1])
+
+
+def test_multilabel_logits_are_read_with_a_sigmoid():
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3)])
+    model.layers[0].set_weights([np.eye(4, 3), np.full(3, -3.5)])
+    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    x, y = rare_labels(4000, 2)
+    found = th.check_multilabel(model, x, y)
+    assert "thresholds.multilabel-labels-missed" in rules(found)
+    lower = th.check_multilabel(model, x, y, threshold=np.full(3, 0.2))
+    assert "thresholds.multilabel-labels-missed" not in rules(lower)

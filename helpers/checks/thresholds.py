@@ -17,7 +17,7 @@ from scipy.special import expit, softmax
 from scipy.stats import beta
 
 from helpers import _keras, _validate
-from helpers._keras import model_outputs
+from helpers._keras import BINARY_LOSSES, model_outputs
 from helpers._targets import target_kind
 from helpers.checks import check, rule
 from helpers.checks.labels import auc_with_bound
@@ -522,8 +522,8 @@ def _probabilities(model, x, max_rows):
     raw = raw.reshape(len(raw), -1)
     loss = outputs[0].loss
     if loss is not None and loss.from_logits:
-        raw = expit(raw) if raw.shape[1] == 1 or outputs[0].activation == "sigmoid" \
-            else softmax(raw, axis=1)
+        binary = raw.shape[1] == 1 or loss.kind in BINARY_LOSSES
+        raw = expit(raw) if binary else softmax(raw, axis=1)
     return raw, rows, n
 
 
