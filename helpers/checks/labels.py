@@ -553,17 +553,16 @@ def check_evaluation_order(x, *, max_rows: int = 5000) -> list:
         rows=n, share_moved=moved, label_agreement=agree)]
 
 
-def _class_names(value, name: str):
-    names = getattr(value, "class_names", None)
+def _class_names(value):
+    """The class names behind a loader's label ids, or None (arrays, DataFrames...)."""
+    names = getattr(value, "class_names", None) if not isinstance(value, (list, tuple)) \
+        else value
     indices = getattr(value, "class_indices", None)  # flow_from_directory: {name: id}
     if names is None and isinstance(indices, dict):
         names = sorted(indices, key=indices.get)
-    if names is None and isinstance(value, (list, tuple)) and value and all(
-            isinstance(v, str) for v in value):
-        names = value
-    if names is None:
-        return None
-    return [str(v) for v in names]
+    if isinstance(names, (list, tuple)) and names and all(isinstance(v, str) for v in names):
+        return list(names)
+    return None
 
 
 def _numbers(names) -> list[int] | None:
@@ -585,7 +584,7 @@ def check_class_names(x, x_serve=None) -> list:
     names are numbers out of numeric order, and ``labels.class-names-differ`` when the two
     lists differ, naming the ids whose class changes.
     """
-    names = _class_names(x, "x")
+    names = _class_names(x)
     if names is None:
         return []
     found = []
@@ -598,7 +597,7 @@ def check_class_names(x, x_serve=None) -> list:
             f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}): {shown}. "
             f"{len(wrong)} of {len(names)} ids differ from the position of their number.",
             class_names=names, ids_out_of_place=len(wrong)))
-    serve = _class_names(x_serve, "x_serve") if x_serve is not None else None
+    serve = _class_names(x_serve) if x_serve is not None else None
     if serve is not None and serve != names:
         changed = [i for i in range(max(len(names), len(serve)))
                    if i >= len(names) or i >= len(serve) or names[i] != serve[i]]
