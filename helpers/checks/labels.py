@@ -18,8 +18,8 @@ from helpers.checks import check, rule
 NB_OPPOSITE = "book/labels/01-predicts-the-opposite.ipynb"
 NB_FORMAT = "book/labels/02-labels-in-the-wrong-format.ipynb"
 NB_ROWS = "book/labels/03-right-labels-wrong-rows.ipynb"
-NB_EVAL_ORDER = "book/labels/04-evaluation-data-shuffled.ipynb"
-NB_FOLDERS = "book/labels/05-class-folders-out-of-order.ipynb"
+NB_EVAL_ORDER = "book/labels/05-evaluation-data-shuffled.ipynb"
+NB_FOLDERS = "book/labels/06-class-folders-out-of-order.ipynb"
 
 MINUS_ONE = rule(
     "labels.minus-one-labels", severity="error",

@@ -25,8 +25,8 @@ from helpers.checks.labels import auc_with_bound
 NB_THRESHOLD = "book/thresholds/01-half-is-not-a-law.ipynb"
 NB_PARADOX = "book/thresholds/02-accuracy-paradox.ipynb"
 NB_CALIBRATION = "book/thresholds/03-are-these-probabilities-real.ipynb"
-NB_READING = "book/thresholds/06-argmax-on-one-unit.ipynb"
-NB_MULTILABEL = "book/thresholds/07-multi-label-thresholds.ipynb"
+NB_READING = "book/thresholds/07-argmax-on-one-unit.ipynb"
+NB_MULTILABEL = "book/thresholds/08-multi-label-thresholds.ipynb"
 
 NO_BETTER_THAN_MAJORITY = rule(
     "thresholds.no-better-than-majority", severity="warning",
