@@ -289,3 +289,38 @@ def iris(*, test_size: float = 0.25, seed: int | None = None,
     """scikit-learn's iris set (150 rows, 4 features, 3 classes)."""
     from sklearn.datasets import load_iris
     return _bundled("iris", load_iris, test_size=test_size, seed=seed, as_frame=as_frame)
+
+
+def write_image_folders(directory, images, labels, *, class_names: Sequence[str],
+                        scale: int = 2) -> str:
+    """Write ``images`` as PNG files in one sub-folder per class, the layout that
+    ``keras.utils.image_dataset_from_directory`` reads: ``directory/<class name>/<i>.png``.
+
+    ``images`` are 2-D grayscale arrays with values from 0 to their maximum (digits: 0-16),
+    stretched to 0-255 and enlarged ``scale`` times; ``labels[i]`` indexes
+    ``class_names``. Classes with no image get no folder, as on a real disk. Returns
+    ``directory`` as a string. Nothing is downloaded.
+    """
+    from pathlib import Path
+
+    from PIL import Image
+
+    images = np.asarray(images, dtype=float)
+    labels = np.asarray(labels)
+    if images.ndim != 3:
+        raise ValueError(f"images must be 3-D (count, height, width), got shape {images.shape}")
+    if len(labels) != len(images):
+        raise ValueError(f"labels must have one entry per image: {len(labels)} labels for "
+                         f"{len(images)} images")
+    scale = _check_int(scale, "scale", 1)
+    if labels.min() < 0 or labels.max() >= len(class_names):
+        raise ValueError(f"labels must index class_names (0 to {len(class_names) - 1}), got "
+                         f"values from {labels.min()} to {labels.max()}")
+    top = images.max() or 1.0
+    root = Path(directory)
+    for i, (image, label) in enumerate(zip(images, labels)):
+        folder = root / str(class_names[int(label)])
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = np.kron(np.round(image / top * 255), np.ones((scale, scale))).astype(np.uint8)
+        Image.fromarray(pixels, mode="L").save(folder / f"{i:05d}.png")
+    return str(root)

@@ -427,3 +427,54 @@ def test_diagnose_runs_the_fitting_checks(xy):
     good = {"loss": [0.6, 0.4, 0.3, 0.29, 0.288], "accuracy": [0.7, 0.85, 0.9, 0.9, 0.9]}
     report = helpers.diagnose(fixed, x, y, history=good)
     assert not any(r.startswith("fitting.") for r in report.rules), report
+
+
+# --- tf.data pipelines ---------------------------------------------------------------------
+
+def _sorted_rows(n=600, classes=2, seed=0):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = np.repeat(np.arange(classes), n // classes)
+    return tf.data.Dataset.from_tensor_slices((x, y)), n
+
+
+def test_class_sorted_and_shuffle_after_batch_fire():
+    base, n = _sorted_rows()
+    unshuffled = fit.check_input_pipeline(base.batch(32))
+    assert rules(unshuffled) == {"fitting.class-sorted-batches"}
+    after = fit.check_input_pipeline(base.batch(32).shuffle(20, seed=1))
+    assert rules(after) == {"fitting.shuffle-after-batch", "fitting.class-sorted-batches"}
+    small = fit.check_input_pipeline(base.shuffle(50, seed=1).batch(32))
+    assert rules(small) == {"fitting.class-sorted-batches"}
+    assert small[0].evidence["same_neighbour"] > small[0].evidence["expected"] + 0.2
+
+
+@pytest.mark.parametrize("classes", [2, 5])
+def test_pipeline_fixed_twin_is_silent(classes):
+    base, n = _sorted_rows(classes=classes)
+    assert fit.check_input_pipeline(base.shuffle(n, seed=1).batch(32)) == []
+    assert fit.check_input_pipeline(base.shuffle(n, seed=1).batch(32).repeat(),
+                                    max_rows=400) == []
+    assert fit.check_input_pipeline(np.zeros((10, 4))) == []  # fit shuffles arrays itself
+
+
+def test_take_skip_of_a_reshuffling_dataset_fires():
+    base, n = _sorted_rows()
+    leaky = base.shuffle(n, seed=3)
+    found = fit.check_input_pipeline(leaky.take(480).batch(32),
+                                     validation=leaky.skip(480).batch(32))
+    assert rules(found) == {"fitting.split-reshuffles"}
+    assert found[0].evidence["share_in_training"] > 0.5
+    fixed = base.shuffle(n, seed=3, reshuffle_each_iteration=False)
+    assert fit.check_input_pipeline(fixed.take(480).batch(32),
+                                    validation=fixed.skip(480).batch(32)) == []
+
+
+def test_pipeline_bad_options():
+    base, _ = _sorted_rows()
+    with pytest.raises(TypeError, match="validation"):
+        fit.check_input_pipeline(base.batch(8), validation=np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="min_gap"):
+        fit.check_input_pipeline(base.batch(8), min_gap=0)

@@ -349,3 +349,86 @@ def test_large_inputs_are_subsampled(rng):
     right = (x[:, 0] > 0).astype(int)
     found = lab.check_inverted_predictions(scorer(), x, 1 - right, max_rows=500)
     assert found[0].evidence["rows"] == 500
+
+
+# --- tf.data evaluation order and class folders ---------------------------------------------
+
+def _rows(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)).astype("float32"), rng.integers(0, 3, n)
+
+
+def test_reshuffled_evaluation_dataset_fires_and_fixed_order_is_silent():
+    import tensorflow as tf
+
+    x, y = _rows()
+    base = tf.data.Dataset.from_tensor_slices((x, y))
+    found = lab.check_evaluation_order(base.shuffle(len(y), seed=1).batch(32))
+    assert rules(found) == {"labels.reshuffled-evaluation-data"}
+    assert found[0].evidence["share_moved"] > 0.9
+    assert found[0].evidence["label_agreement"] < 0.6  # three classes: about 1/3 by chance
+    assert lab.check_evaluation_order(base.batch(32)) == []
+    once = base.shuffle(len(y), seed=1, reshuffle_each_iteration=False).batch(32)
+    assert lab.check_evaluation_order(once) == []
+    assert lab.check_evaluation_order(x) == []  # arrays keep their order
+
+
+def test_evaluation_order_reads_features_only_datasets_and_bounds_rows():
+    import tensorflow as tf
+
+    x, _ = _rows(500)
+    found = lab.check_evaluation_order(
+        tf.data.Dataset.from_tensor_slices(x).shuffle(500, seed=2).batch(50), max_rows=100)
+    assert rules(found) == {"labels.reshuffled-evaluation-data"}
+    assert found[0].evidence["rows"] == 100 and found[0].evidence["label_agreement"] is None
+    with pytest.raises(ValueError, match="max_rows"):
+        lab.check_evaluation_order(x, max_rows=1)
+
+
+class _Loaded:
+    """What image_dataset_from_directory returns carries its class_names."""
+
+    def __init__(self, class_names):
+        self.class_names = class_names
+
+
+def test_numbered_folders_sorted_as_text_fire_and_numeric_order_is_silent():
+    as_text = sorted(str(k) for k in range(1, 11))  # '1', '10', '2', ...
+    found = lab.check_class_names(_Loaded(as_text))
+    assert rules(found) == {"labels.class-names-sorted-as-text"}
+    assert found[0].evidence["ids_out_of_place"] == 9
+    assert lab.check_class_names(_Loaded([str(k) for k in range(1, 11)])) == []
+    assert lab.check_class_names(["cat", "dog"]) == []
+    assert lab.check_class_names(np.zeros((4, 2))) == []
+
+
+def test_class_names_that_differ_between_train_and_test_fire():
+    train = [str(k) for k in range(10)]
+    test = [n for n in train if n != "3"]
+    found = lab.check_class_names(_Loaded(train), _Loaded(test))
+    assert rules(found) == {"labels.class-names-differ"}
+    assert found[0].evidence["missing"] == ["3"]
+    assert found[0].evidence["ids_changed"] == list(range(3, 10))
+    assert lab.check_class_names(_Loaded(train), _Loaded(list(train))) == []
+    assert lab.check_class_names(train, train) == []
+
+
+def test_class_indices_of_flow_from_directory_are_read():
+    legacy = type("DirectoryIterator", (), {"class_indices": {"10": 1, "1": 0, "2": 2}})()
+    assert rules(lab.check_class_names(legacy)) == {"labels.class-names-sorted-as-text"}
+
+
+def test_dataset_checks_do_not_change_what_they_read():
+    import tensorflow as tf
+
+    x, y = _rows(64)
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    before = [b.numpy().tolist() for _, b in ds]
+    lab.check_evaluation_order(ds)
+    assert [b.numpy().tolist() for _, b in ds] == before
+
+
+def test_class_names_ignore_dataframes_and_arrays():
+    frame = pd.DataFrame({"class_names": ["1", "10", "2"], "x": [0.0, 1.0, 2.0]})
+    assert lab.check_class_names(frame, frame) == []
+    assert lab.check_class_names(np.array(["1", "10", "2"])) == []

@@ -417,3 +417,118 @@ def test_threshold_curves_bad_input(y, scores, word):
 
     with pytest.raises((TypeError, ValueError), match=word):
         plots.threshold_curves(y, scores)
+
+
+# --- decisions read from the outputs -------------------------------------------------------
+
+def test_argmax_over_one_unit_fires_and_a_threshold_is_silent(balanced):
+    model = posterior_model(balanced)
+    p = model.predict(balanced.x_test, verbose=0)
+    found = th.check_decisions(model, balanced.x_test, predicted=p.argmax(axis=1))
+    assert rules(found) == {"thresholds.argmax-one-unit"}
+    assert found[0].evidence["share_above_threshold"] > 0.3
+    assert th.check_decisions(model, balanced.x_test,
+                              predicted=(p[:, 0] > 0.5).astype(int)) == []
+    assert th.check_decisions(model, balanced.x_test) == []  # nothing to judge: diagnose
+
+
+def test_all_zero_decisions_are_right_when_no_score_crosses_the_threshold(balanced):
+    model = posterior_model(balanced, shift=-20.0)  # every score far below 0.5
+    assert th.check_decisions(model, balanced.x_test,
+                              predicted=np.zeros(len(balanced.y_test), int)) == []
+
+
+def two_unit_model(data):
+    """Softmax over (0, Bayes logit): column 1 is the Bayes probability of class 1."""
+    pi = float(np.mean(data.y_train))
+    delta = np.full(data.n_features, 2.0 / np.sqrt(data.n_features))
+    model = keras.Sequential([keras.Input(shape=(data.n_features,)),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.layers[0].set_weights([np.stack([np.zeros_like(delta), delta], axis=1),
+                                 np.array([0.0, np.log(pi / (1 - pi))])])
+    model.compile(loss="sparse_categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.3])
+def test_thresholding_column_zero_of_a_softmax_fires(balanced, threshold):
+    model = two_unit_model(balanced)
+    p = model.predict(balanced.x_test, verbose=0)
+    wrong = (p[:, 0] > threshold).astype(int)
+    found = th.check_decisions(model, balanced.x_test, predicted=wrong, threshold=threshold)
+    assert rules(found) == {"thresholds.wrong-column"}
+    assert found[0].evidence["auc"] < 0.05
+    for right in (p.argmax(axis=1), (p[:, 1] > threshold).astype(int)):
+        assert th.check_decisions(model, balanced.x_test, predicted=right,
+                                  threshold=threshold) == []
+
+
+def test_decisions_bad_input(balanced):
+    model = posterior_model(balanced)
+    with pytest.raises(ValueError, match="predicted"):
+        th.check_decisions(model, balanced.x_test, predicted=np.full(len(balanced.y_test), 0.5))
+    with pytest.raises(ValueError, match="same number of rows"):
+        th.check_decisions(model, balanced.x_test, predicted=np.zeros(3, int))
+
+
+# --- multi-label thresholds ----------------------------------------------------------------
+
+def rare_labels(n, seed):
+    """Three independent labels, label k ~ Bernoulli(sigmoid(x_k - 3.5)): about 5% positive,
+    and the true probability is above 0.5 for well under 1% of rows."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4))
+    y = (rng.random((n, 3)) < 1 / (1 + np.exp(-(x[:, :3] - 3.5)))).astype(int)
+    return x, y
+
+
+def posterior_multilabel():
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, activation="sigmoid")])
+    model.layers[0].set_weights([np.eye(4, 3), np.full(3, -3.5)])
+    model.compile(loss="binary_crossentropy")
+    return model
+
+
+def test_rare_labels_at_one_half_fire_and_tuned_thresholds_are_silent():
+    model = posterior_multilabel()
+    x_val, y_val = rare_labels(4000, 1)
+    x_test, y_test = rare_labels(4000, 2)
+    found = th.check_multilabel(model, x_test, y_test)
+    assert rules(found) == {"thresholds.multilabel-labels-missed",
+                            "thresholds.multilabel-one-threshold"}
+    missed = found[0] if found[0].rule.endswith("missed") else found[1]
+    assert missed.evidence["labels_missed"] == [0, 1, 2]
+    assert missed.evidence["binary_accuracy"] >= missed.evidence["all_zero_accuracy"] - 0.01
+    tuned = th.tune_label_thresholds(y_val, model.predict(x_val, verbose=0))
+    assert (tuned < 0.4).all()
+    assert th.check_multilabel(model, x_test, y_test, threshold=tuned) == []
+
+
+def test_multilabel_check_leaves_other_targets_alone(balanced):
+    model = posterior_model(balanced)
+    assert th.check_multilabel(model, balanced.x_test, balanced.y_test) == []
+    multilabel = posterior_multilabel()
+    x, y = rare_labels(50, 0)
+    with pytest.raises(ValueError, match="threshold"):
+        th.check_multilabel(multilabel, x, y, threshold=[0.5, 0.5])
+
+
+def test_tune_label_thresholds_finds_the_best_f1_cut():
+    y = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
+    p = np.array([[0.9, 0.2], [0.4, 0.1], [0.3, 0.6], [0.1, 0.7]])
+    t = th.tune_label_thresholds(y, p)
+    assert ((p[:, 0] > t[0]) == [1, 1, 0, 0]).all()
+    assert 0.3 < t[0] < 0.4
+    with pytest.raises(ValueError, match="same shape"):
+        th.tune_label_thresholds(y, p[:, :1])
+
+
+def test_multilabel_logits_are_read_with_a_sigmoid():
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3)])
+    model.layers[0].set_weights([np.eye(4, 3), np.full(3, -3.5)])
+    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    x, y = rare_labels(4000, 2)
+    found = th.check_multilabel(model, x, y)
+    assert "thresholds.multilabel-labels-missed" in rules(found)
+    lower = th.check_multilabel(model, x, y, threshold=np.full(3, 0.2))
+    assert "thresholds.multilabel-labels-missed" not in rules(lower)

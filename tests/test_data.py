@@ -111,3 +111,19 @@ def test_multiclass_bad_weights():
 def test_bundled_bad_test_size():
     with pytest.raises(ValueError, match="test_size"):
         data.iris(test_size=1.5)
+
+
+def test_write_image_folders_writes_what_the_directory_loader_reads(tmp_path):
+    import keras
+
+    images = np.arange(3 * 8 * 8).reshape(3, 8, 8) % 17
+    data.write_image_folders(tmp_path, images, [0, 2, 2], class_names=["a", "b", "c"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "c"]  # no image, no folder
+    ds = keras.utils.image_dataset_from_directory(tmp_path, image_size=(16, 16),
+                                                  color_mode="grayscale", shuffle=False,
+                                                  verbose=False)
+    pixels = np.concatenate([x for x, _ in ds])
+    assert ds.class_names == ["a", "c"] and pixels.shape == (3, 16, 16, 1)
+    assert pixels.max() == 255 and images.max() == 16  # stretched; the input is unchanged
+    with pytest.raises(ValueError, match="labels must index class_names"):
+        data.write_image_folders(tmp_path, images, [0, 1, 3], class_names=["a", "b"])

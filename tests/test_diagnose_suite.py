@@ -739,6 +739,45 @@ def _():
             setup(fixed, x, y, x_new, history))
 
 
+@case("labels-eval-dataset-reshuffled-labels-collected-apart", "labels.misaligned-rows")
+def _():
+    # Test data as a tf.data pipeline that shuffles; images collected in one pass and labels
+    # in another (as with image_dataset_from_directory's default shuffle=True).
+    import tensorflow as tf
+
+    ds = data.digits(seed=0)
+    model = mlp(64, 10, "softmax", "sparse_categorical_crossentropy", hidden=(32,))
+    history = train(model, ds.x_train / 16, ds.y_train, epochs=10)
+
+    def passes(reshuffle):
+        pipeline = tf.data.Dataset.from_tensor_slices((ds.x_test / 16, ds.y_test)).shuffle(
+            len(ds.y_test), seed=1, reshuffle_each_iteration=reshuffle).batch(32)
+        x = np.concatenate([images for images, _ in pipeline])
+        y = np.concatenate([labels for _, labels in pipeline])
+        return x, y
+
+    return setup(model, *passes(True)), setup(model, *passes(False), history=history)
+
+
+@case("labels-class-folders-sorted-as-text", "labels.permuted-classes")
+def _():
+    # Classes numbered 1..10 in folders; a directory loader numbers them in the text order
+    # of the names ("1", "10", "2", ...). The evaluation labels are the numbers minus one.
+    ds = data.digits(seed=0)
+    names = [str(d + 1) for d in range(10)]
+    as_text = {name: i for i, name in enumerate(sorted(names))}  # what the loader does
+    loader_ids = np.array([as_text[str(d + 1)] for d in ds.y_train])
+
+    def trained(y):
+        model = mlp(64, 10, "softmax", "sparse_categorical_crossentropy", hidden=(32,))
+        return model, train(model, ds.x_train / 16, y, epochs=10)
+
+    faulty, _ = trained(loader_ids)
+    fixed, history = trained(ds.y_train)  # class_names= given in numeric order
+    return (setup(faulty, ds.x_test / 16, ds.y_test),
+            setup(fixed, ds.x_test / 16, ds.y_test, history=history))
+
+
 # --- thresholds --------------------------------------------------------------------------
 
 @case("thresholds-rare-class-never-predicted", "thresholds.collapsed-predictions")
@@ -778,6 +817,30 @@ def _():
         return setup(model, ds.x_test, ds.y_test, history=history)  # judged on held-out rows
 
     return build({0: 1.0, 1: 10.0}), build(None)
+
+
+@case("thresholds-multilabel-rare-labels-at-one-half", "thresholds.multilabel-labels-missed")
+def _():
+    from sklearn.datasets import make_multilabel_classification
+
+    from helpers.checks.thresholds import tune_label_thresholds
+
+    x, y = make_multilabel_classification(n_samples=2800, n_features=20, n_classes=10,
+                                          n_labels=1, allow_unlabeled=True, random_state=0)
+    x_train, y_train, x_val, y_val = x[:1500], y[:1500], x[1500:2000], y[1500:2000]
+    x_test, y_test = x[2000:], y[2000:]
+    model = mlp(20, 10, "sigmoid", "binary_crossentropy", hidden=(32,), normalize=x_train,
+                optimizer=keras.optimizers.Adam(1e-3), metrics=["binary_accuracy"])
+    history = train(model, x_train, y_train, epochs=10, batch_size=60)
+    # The fix: one threshold per label, tuned on validation rows and folded into the output
+    # so that 0.5 on the new output means the tuned threshold on the old one.
+    t = tune_label_thresholds(y_val, model.predict(x_val, verbose=0)).astype("float32")
+    inputs = keras.Input((20,))
+    p = keras.ops.clip(model(inputs), 1e-7, 1 - 1e-7)
+    folded = keras.Model(inputs, keras.ops.sigmoid(
+        keras.ops.log(p / (1 - p)) - keras.ops.log(t / (1 - t))))
+    folded.compile(loss="binary_crossentropy")
+    return setup(model, x_test, y_test), setup(folded, x_test, y_test, history=history)
 
 
 # --- the test ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import _keras, _validate
+from helpers import _datasets, _keras, _validate
 from helpers._keras import BINARY_LOSSES, REGRESSION_LOSSES, SQUASHING, model_outputs
 from helpers._targets import target_kind
 from helpers.checks import check, rule
@@ -18,6 +18,8 @@ from helpers.checks import check, rule
 NB_OPPOSITE = "book/labels/01-predicts-the-opposite.ipynb"
 NB_FORMAT = "book/labels/02-labels-in-the-wrong-format.ipynb"
 NB_ROWS = "book/labels/03-right-labels-wrong-rows.ipynb"
+NB_EVAL_ORDER = "book/labels/05-evaluation-data-shuffled.ipynb"
+NB_FOLDERS = "book/labels/06-class-folders-out-of-order.ipynb"
 
 MINUS_ONE = rule(
     "labels.minus-one-labels", severity="error",
@@ -109,6 +111,45 @@ MISALIGNED = rule(
         "sklearn.model_selection.train_test_split(x, y)); check that row i of x is the "
         "example whose label is y[i].",
     doc=NB_ROWS,
+)
+
+RESHUFFLED_EVAL = rule(
+    "labels.reshuffled-evaluation-data", severity="warning",
+    title="Evaluation data that comes in a new order on every pass",
+    detects="A tf.data.Dataset that gives its rows in a different order each time it is "
+            "iterated: image_dataset_from_directory and text_dataset_from_directory shuffle "
+            "by default, and Dataset.shuffle reshuffles on every pass. evaluate() is right, "
+            "because it reads each batch's labels with its images, but predict() on the "
+            "dataset compared with labels collected in another pass pairs predictions with "
+            "other rows' labels, and accuracy falls to chance.",
+    fix="Build evaluation data with shuffle=False, or collect the labels in the same pass "
+        "as the predictions (for images, labels in dataset: ... model(images) ...).",
+    doc=NB_EVAL_ORDER,
+)
+NAMES_AS_TEXT = rule(
+    "labels.class-names-sorted-as-text", severity="warning",
+    title="Numbered class folders sorted as text",
+    detects="Class names that are numbers but are not in numeric order, such as "
+            "'1', '10', '2', ...: directory loaders (image_dataset_from_directory, "
+            "flow_from_directory) sort folder names as text, so class id i is not the "
+            "number i. Code that reads a predicted id as the number (or the number minus "
+            "one) names the wrong class.",
+    fix="Pass class_names= in the order you mean (e.g. sorted(names, key=int)) when "
+        "loading, or turn ids into names with the loader's class_names list, saved with "
+        "the model.",
+    doc=NB_FOLDERS,
+)
+NAMES_DIFFER = rule(
+    "labels.class-names-differ", severity="error",
+    title="Training and evaluation data number their classes differently",
+    detects="The class names behind the ids of the data you evaluate or predict on differ "
+            "from those of the training data: a class folder missing from the test folder, "
+            "an extra or renamed one. Directory loaders number the folders they find, so "
+            "every id after the difference means another class.",
+    fix="Save the training class_names with the model; load other folders with "
+        "class_names= set to that list (Keras then fails loudly on a folder it doesn't "
+        "know), or map each loader's ids to the training ids by name.",
+    doc=NB_FOLDERS,
 )
 
 #: The values each output activation can produce (lower, upper), closed or open alike.
@@ -453,6 +494,7 @@ def _simple_auc(features, ids, folds, enough=1.0) -> dict:
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     split = StratifiedKFold(folds, shuffle=True, random_state=0)
     models = {
@@ -461,9 +503,114 @@ def _simple_auc(features, ids, folds, enough=1.0) -> dict:
     }
     scores = {}
     for name, m in models.items():
-        proba = cross_val_predict(m, features, ids, cv=split, method="predict_proba")
+        # One BLAS thread: on a busy machine (parallel tests, several notebooks) OpenBLAS
+        # threads spin-wait on these small arrays; measured 127 s instead of 1.6 s on
+        # 450 rows x 256 pixels.
+        with threadpool_limits(limits=1):
+            proba = cross_val_predict(m, features, ids, cv=split, method="predict_proba")
         scores[name] = float(roc_auc_score(ids, proba[:, 1]) if proba.shape[1] == 2
                              else roc_auc_score(ids, proba, multi_class="ovr"))
         if scores[name] > enough:
             break
     return scores
+
+
+# --- tf.data pipelines and class folders ---------------------------------------------------
+
+@check(RESHUFFLED_EVAL.id)
+def check_evaluation_order(x, *, max_rows: int = 5000) -> list:
+    """Does the evaluation dataset ``x`` give its rows in the same order on every pass?
+
+    ``x`` is the ``tf.data.Dataset`` you predict on (arrays have one order, so they give no
+    finding). The check iterates it twice, at most ``max_rows`` rows each, and compares
+    the rows position by position (by the bytes of their features). It fires when they
+    differ: ``predict(x)`` then follows one order, and labels gathered in another pass
+    another. Nothing about the model is needed, and the dataset is not changed.
+    """
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 2:
+        raise ValueError(f"max_rows must be an integer of at least 2, got {max_rows!r}")
+    if not _datasets.is_dataset(x):
+        return []
+    first, second = (_datasets.one_pass(x, "x", max_rows=max_rows) for _ in range(2))
+    n = min(first.rows, second.rows)
+    moved = float(np.mean([a != b for a, b in zip(first.keys[:n], second.keys[:n])])) \
+        if n else 0.0
+    if moved == 0:
+        return []
+    detail = ""
+    a, b = _datasets.class_ids(first.labels), _datasets.class_ids(second.labels)
+    agree = None
+    if a is not None and b is not None:
+        agree = float((a[:n] == b[:n]).mean())
+        detail = (f" Labels collected in one pass agree with the other pass's labels on "
+                  f"{agree:.1%} of the positions, so that is about the accuracy a perfect "
+                  "model would be given.")
+    return [RESHUFFLED_EVAL.finding(
+        f"Two passes over x put {moved:.1%} of the first {n} rows in different positions: "
+        "the dataset reshuffles each time it is read. predict(x) follows one order; labels "
+        f"collected with another pass (e.g. np.concatenate([y for _, y in x])) follow "
+        f"another.{detail}",
+        rows=n, share_moved=moved, label_agreement=agree)]
+
+
+def _class_names(value):
+    """The class names behind a loader's label ids, or None (arrays, DataFrames...)."""
+    names = getattr(value, "class_names", None) if not isinstance(value, (list, tuple)) \
+        else value
+    indices = getattr(value, "class_indices", None)  # flow_from_directory: {name: id}
+    if names is None and isinstance(indices, dict):
+        names = sorted(indices, key=indices.get)
+    if isinstance(names, (list, tuple)) and names and all(isinstance(v, str) for v in names):
+        return list(names)
+    return None
+
+
+def _numbers(names) -> list[int] | None:
+    try:
+        return [int(n) for n in names]
+    except ValueError:
+        return None
+
+
+@check(NAMES_AS_TEXT.id, NAMES_DIFFER.id)
+def check_class_names(x, x_serve=None) -> list:
+    """Compare the class names behind the label ids of ``x`` (and of ``x_serve``).
+
+    ``x`` is a dataset from a directory loader (anything with a ``class_names`` list, as
+    ``image_dataset_from_directory`` returns before ``map`` or ``prefetch``, or the
+    ``class_indices`` dict of ``flow_from_directory``), or the list of names itself;
+    ``x_serve`` likewise for the data you evaluate or predict on. Arrays carry no class
+    names and give no finding. Fires ``labels.class-names-sorted-as-text`` when the
+    names are numbers out of numeric order, and ``labels.class-names-differ`` when the two
+    lists differ, naming the ids whose class changes.
+    """
+    names = _class_names(x)
+    if names is None:
+        return []
+    found = []
+    numbers = _numbers(names)
+    if numbers is not None and numbers != sorted(numbers):
+        wrong = [(i, n) for i, n in enumerate(names) if numbers[i] != sorted(numbers)[i]]
+        shown = ", ".join(f"id {i} is {n!r}" for i, n in wrong[:4])
+        found.append(NAMES_AS_TEXT.finding(
+            f"The {len(names)} class names are numbers sorted as text "
+            f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''}): {shown}. "
+            f"{len(wrong)} of {len(names)} ids differ from the position of their number.",
+            class_names=names, ids_out_of_place=len(wrong)))
+    serve = _class_names(x_serve) if x_serve is not None else None
+    if serve is not None and serve != names:
+        changed = [i for i in range(max(len(names), len(serve)))
+                   if i >= len(names) or i >= len(serve) or names[i] != serve[i]]
+        missing = [n for n in names if n not in serve]
+        extra = [n for n in serve if n not in names]
+        shown = ", ".join(
+            f"id {i}: {names[i] if i < len(names) else '-'!r} -> "
+            f"{serve[i] if i < len(serve) else '-'!r}" for i in changed[:4])
+        found.append(NAMES_DIFFER.finding(
+            f"x_serve numbers its {len(serve)} classes differently from the {len(names)} of "
+            f"x: {len(changed)} ids change class ({shown}"
+            f"{', ...' if len(changed) > 4 else ''})."
+            + (f" Missing from x_serve: {missing}." if missing else "")
+            + (f" Not in x: {extra}." if extra else ""),
+            ids_changed=changed, missing=missing, extra=extra))
+    return found
