@@ -81,7 +81,7 @@ def learning_curves(history, metric: str = "loss", *, label: str | None = None, 
     With ``mark_best`` the epoch with the lowest validation loss (highest validation
     score for other metrics) is marked with a dot.
     """
-    from helpers.checks.fitting import as_history
+    from helpers._validate import as_history
 
     h = as_history(history)
     if metric not in h:
