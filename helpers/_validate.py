@@ -271,7 +271,7 @@ def as_history(history, name: str = "history") -> dict[str, np.ndarray]:
         for epoch, value in enumerate(values):
             try:
                 numbers.append(_one_number(value))
-            except (TypeError, ValueError, OverflowError):
+            except (TypeError, ValueError, OverflowError, RecursionError):
                 raise TypeError(f"{name}[{key!r}] must be a list of numbers (one per epoch); "
                                 f"item {epoch} is {describe(value)}") from None
         out[str(key)] = np.array(numbers, dtype=float)
