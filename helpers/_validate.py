@@ -420,7 +420,12 @@ def _labels_for(model, y, name: str) -> int:
                              f"{sorted(rows)}")
         return rows.pop()
     rank = len(outputs[0].shape) if len(outputs) == 1 else 2
-    return len(as_labels(y, name, max_ndim=max(2, rank)))
+    try:
+        return len(as_labels(y, name, max_ndim=max(2, rank)))
+    except NotApplicable:
+        shape = tuple(outputs[0].shape) if len(outputs) == 1 else None
+        raise ValueError(f"{name} has shape {np.shape(y)}, more dimensions than the model's "
+                         f"output {shape} can be compared with") from None
 
 
 def model_data(model, x=None, y=None, x_serve=None):
