@@ -768,14 +768,13 @@ def check_finite_inputs(model, x) -> list:
         if not bad.any():
             continue
         rows, per_feature = int(bad.any(axis=1).sum()), bad.sum(axis=0)
-        worst = np.argsort(-per_feature)[:3]
-        worst = worst[per_feature[worst] > 0]
-        where = ", ".join(f"{names[i] if names and len(names) == len(per_feature) else i!r}"
-                          f" ({int(per_feature[i])})" for i in worst)
+        worst = [int(i) for i in np.argsort(-per_feature)[:3] if per_feature[i] > 0]
+        named = names if names and len(names) == len(per_feature) else range(len(per_feature))
+        where = ", ".join(f"{named[i]!r} ({int(per_feature[i])})" for i in worst)
         found.append(NON_FINITE.finding(
             f"{label} holds {int(np.isnan(arr).sum())} NaN and {int(np.isinf(arr).sum())} "
             f"infinite value(s) in {rows} of {n} rows; most in feature(s) {where}. The "
             "checks that run the model skip this data.",
             input=label, rows=rows, n_rows=n, nan=int(np.isnan(arr).sum()),
-            inf=int(np.isinf(arr).sum())))
+            inf=int(np.isinf(arr).sum()), features=[named[i] for i in worst]))
     return found
