@@ -458,11 +458,11 @@ def model_data(model, x=None, y=None, x_serve=None):
             value = _select_keys(value, model, name)
             if len(input_names(model)) == 1:  # the one input's array, as Keras would take it
                 value = _reshape_one_feature(next(iter(value.values())), model)
-        as_inputs(value, name, model, finite=False)  # raise with the argument's name
-        return value, targets, sample
+        n = as_inputs(value, name, model, finite=False)[1]  # raise with the argument's name
+        return value, targets, sample, n
 
     if x is not None:
-        x, targets, sample = prepare(x, "x", True)
+        x, targets, sample, rows["x"] = prepare(x, "x", True)
         if targets is not None:
             if y is not None:
                 raise ValueError("y must be None when x is a dataset: Keras takes the targets "
@@ -470,11 +470,10 @@ def model_data(model, x=None, y=None, x_serve=None):
             y = targets
         if sample is not None and y is not None:
             y = _take_rows(y, sample)
-        rows["x"] = as_inputs(x, "x", model, finite=False)[1]
     if y is not None:
         rows["y"] = _labels_for(model, y, "y")
     if x_serve is not None:
-        x_serve, _, _ = prepare(x_serve, "x_serve", False)
+        x_serve = prepare(x_serve, "x_serve", False)[0]
     if rows:
         same_length(**rows)
     return x, y, x_serve, rows

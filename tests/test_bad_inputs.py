@@ -73,7 +73,7 @@ def _nan_frame():
 
 def _generator():
     x, y = _data()
-    return _with((x[i:i + 8] for i in range(0, ROWS, 8)))
+    return _with(x[i:i + 8] for i in range(0, ROWS, 8))
 
 
 def _dataset(batched=True, with_y=False):

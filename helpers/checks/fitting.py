@@ -14,9 +14,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from helpers import _validate
-from helpers._validate import as_history  # the one home of history validation
 from helpers._keras import _activation_name
 from helpers._targets import target_kind
+from helpers._validate import as_history  # the one home of history validation
 from helpers.checks import check, rule
 
 NB_CURVES = "book/fitting/01-underfitting-or-overfitting.ipynb"

@@ -121,8 +121,9 @@ def _class_ids(y, name: str = "y") -> np.ndarray | None:
         raise TypeError(f"{name} must hold numeric class labels (0/1, class ids or one-hot), "
                         f"got strings such as {labels.ravel()[0]!r}; encode them first")
     if kind == "continuous":  # a regression target: these checks don't apply
-        raise _validate.NotApplicable(f"{name} must hold class labels (0/1, class ids or one-hot), got "
-                         f"non-integer values such as {labels.ravel()[0]!r}")
+        raise _validate.NotApplicable(
+            f"{name} must hold class labels (0/1, class ids or one-hot), got non-integer "
+            f"values such as {labels.ravel()[0]!r}")
     if kind == "one-hot":
         return labels.argmax(axis=1)
     ids = labels.astype(np.int64)
