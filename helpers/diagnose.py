@@ -17,8 +17,14 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
         Compiled or not; checks that need the loss are skipped (and listed in
         ``report.checks_skipped``) for an uncompiled model.
     x, y : array-like, optional
-        Data the model was (or will be) trained or evaluated on: numpy arrays, lists or
-        pandas objects; ``x`` may be a list or dict of arrays for a multi-input model.
+        Data the model was (or will be) trained or evaluated on, in the forms
+        ``model.fit`` takes: numpy arrays, lists, pandas objects or scipy sparse matrices
+        (a sample of rows is densified when large); a 1-D ``x`` for a one-feature input;
+        for several inputs a list, or a dict keyed by the inputs' names; for several
+        outputs a list or dict of targets; sequence targets (checks that judge one label
+        per row skip them, saying why). ``x`` may be a batched ``tf.data.Dataset`` or a
+        ``keras.utils.PyDataset`` holding the targets (``y`` None): up to 20,000 rows are
+        read. Python generators are refused, since reading one would use it up.
     x_serve : array-like, optional
         Inputs as they arrive at prediction time, for training-vs-serving checks. If they
         don't fit the model and ``x`` and ``x_serve`` are DataFrames whose columns differ,
@@ -29,10 +35,13 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
     Returns
     -------
     Report
-        Findings ranked errors first; ``report.ok`` is True when there is no error or
-        warning. Nothing is trained and no input is modified. A check that can't use the
-        inputs (say, a thresholds check given -1/1 labels) is listed in
-        ``report.checks_skipped`` with its reason instead of stopping the others.
+        Findings ranked errors first. Nothing is trained and no input is modified. A check
+        that can't use the data it was given (say, a thresholds check given -1/1 labels)
+        is listed in ``report.checks_skipped`` with its reason instead of stopping the
+        others, and in ``report.could_not_check``: such a report is not ``ok`` and its
+        first line says so. Checks skipped because an input was not given, or because
+        they don't apply (threshold checks on a regression target), leave it ok.
+        ``report.ok`` is True when there is also no error and no warning.
     """
     _validate.as_model(model)
     # Validate up front so a bad argument fails with its name. Data in a form Keras accepts

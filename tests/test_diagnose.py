@@ -300,3 +300,45 @@ def test_history_is_validated_in_one_place():
     assert fitting.as_history is _validate.as_history
     with pytest.raises(TypeError, match=r"history\['loss'\].*item 1 is str"):
         helpers.diagnose(dense_model(), history={"loss": [0.5, "n/a"]})
+
+
+def _keras_takes(model, x) -> bool:
+    try:
+        model.predict(x, verbose=0)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.filterwarnings("ignore:The structure of `inputs`")
+def test_diagnose_takes_inputs_exactly_when_keras_predict_does():
+    """The forms of issue 14, each run through model.predict (Keras 3.15) and diagnose."""
+    import scipy.sparse
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 3))
+    one = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, activation="sigmoid")])
+    three = dense_model()
+    a, b = keras.Input((2,), name="a"), keras.Input((3,), name="b")
+    two = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    forms = [
+        (one, x[:, 0]), (three, x[:, 0]), (three, scipy.sparse.csr_matrix(x)),
+        (three, tf.data.Dataset.from_tensor_slices(x).batch(4)),
+        (three, tf.data.Dataset.from_tensor_slices(x)),                  # not batched
+        (two, {"b": x, "a": x[:, :2], "extra": x}), (two, {"A": x[:, :2], "B": x}),
+        (two, [x[:, :2], x]),
+    ]
+    for model, data in forms:
+        try:
+            helpers.diagnose(model, data)
+            ours = True
+        except ValueError:
+            ours = False
+        assert ours == _keras_takes(model, data), (model.name, helpers._validate.describe(data))
+    # One deliberate difference: Keras runs a list of inputs in the wrong order when the
+    # layers after them don't mind (here a Concatenate), feeding each input the other's
+    # columns; diagnose refuses it and names the input.
+    assert _keras_takes(two, [x, x[:, :2]])
+    with pytest.raises(ValueError, match=r"x\[0\] has rows of shape \(3,\)"):
+        helpers.diagnose(two, [x, x[:, :2]])
