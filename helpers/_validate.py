@@ -117,14 +117,18 @@ def as_array(value, name: str, *, ndim: tuple[int, ...] | None = None,
     """A numpy copy of ``value``, checked. Raises ``TypeError``/``ValueError`` naming ``name``."""
     arr = _to_numpy(value, name)
     if arr.ndim == 0:
-        raise ValueError(f"{name} must have at least one dimension, got a scalar {arr!r}")
+        raise ValueError(f"{name} must have at least one dimension, got a scalar "
+                         f"{arr.item()!r:.40}")
     if ndim is not None and arr.ndim not in ndim:
         want = " or ".join(f"{d}-D" for d in ndim)
         raise ValueError(f"{name} must be {want}, got {arr.ndim}-D with shape {arr.shape}")
     if arr.shape[0] < min_rows:
         raise ValueError(f"{name} must have at least {min_rows} row(s), got shape {arr.shape}")
     if numeric:
-        if arr.dtype == object or arr.dtype.kind in "USV":
+        if arr.dtype.kind in "US":  # Keras refuses strings too, even "0.5"
+            raise TypeError(f"{name} must be numeric, got strings such as "
+                            f"{str(arr.ravel()[0])!r:.40}; convert them to numbers first")
+        if arr.dtype == object or arr.dtype.kind == "V":
             try:
                 arr = arr.astype(float)
             except (ValueError, TypeError):
@@ -146,7 +150,8 @@ def as_labels(value, name: str = "y", *, min_rows: int = 1, max_ndim: int = 2) -
     Keras accepts them, the per-row label checks don't handle them."""
     arr = _to_numpy(value, name)
     if arr.ndim == 0:
-        raise ValueError(f"{name} must have at least one dimension, got a scalar {arr!r}")
+        raise ValueError(f"{name} must have at least one dimension, got a scalar "
+                         f"{arr.item()!r:.40}")
     if arr.ndim > max_ndim:
         raise NotApplicable(f"{name} must be 1-D or 2-D for this check (one label per row), "
                             f"got {arr.ndim}-D targets of shape {arr.shape}")
