@@ -373,7 +373,11 @@ def read_dataset(data, name: str, model=None, *, max_rows: int = MAX_STREAMED_RO
         raise ValueError(f"{name} is an empty {type(data).__name__}: it yielded no batches")
     if ys and len(ys) != len(xs):
         raise ValueError(f"some batches of {name} hold targets and some don't")
-    return _concat(xs), (_concat(ys) if ys else None)
+    try:
+        return _concat(xs), (_concat(ys) if ys else None)
+    except ValueError as exc:  # batches padded to different lengths, say
+        raise ValueError(f"the batches of {name} don't stack into one array ({exc}); pass "
+                         "arrays of equal row shapes instead") from None
 
 
 def _take_rows(value, rows):

@@ -90,6 +90,22 @@ def _empty_dataset():
     return _with(tf.data.Dataset.from_tensor_slices(np.zeros((0, 3))).batch(8))
 
 
+def _sequence_model():
+    model = keras.Sequential([keras.Input((None, 2)), keras.layers.LSTM(3),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy")
+    return model
+
+
+def _ragged_batches():
+    import tensorflow as tf
+
+    spec = (tf.TensorSpec((None, None, 2), tf.float64), tf.TensorSpec((None,), tf.int64))
+    return _with(tf.data.Dataset.from_generator(
+        lambda: ((np.ones((2, steps, 2)), np.array([0, 1])) for steps in (3, 4)),
+        output_signature=spec))
+
+
 def _deep(depth):
     value = 0.5
     for _ in range(depth):
@@ -121,6 +137,8 @@ CASES = [
     ("x-dataset-and-y", dense_model, lambda: _dataset(with_y=True), ERROR,
      (ValueError, "y must be None when x is a dataset")),
     ("x-dataset-empty", dense_model, _empty_dataset, ERROR, (ValueError, "x is an empty")),
+    ("x-dataset-ragged-batches", _sequence_model, _ragged_batches, ERROR,
+     (ValueError, "the batches of x don't stack into one array")),
     ("x-object", dense_model, lambda: _with(object(), Y), ERROR,
      (TypeError, "x must be array-like")),
     ("x-set", dense_model, lambda: _with({1.0, 2.0}), ERROR, (TypeError, "x must be array-like")),
