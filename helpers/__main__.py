@@ -18,7 +18,12 @@ example:
   python -m helpers diagnose model.keras --data train.npz --serve serve.npz
   python -m helpers diagnose model.keras --data train.npz --json > report.json
 
-exit status: 0 no errors found, 1 errors found, 2 the inputs could not be read.
+exit status:
+  0  no errors found, and every check that the inputs allow ran
+  1  errors found
+  2  the inputs could not be read (the message names the file)
+  3  no errors found, but some checks could not use the data given (NaN in x, labels
+     that are strings...): the report's first line says how many and why
 Files are loaded safely: models with safe_mode=True (no Lambda code runs), .npz files
 with allow_pickle=False (no Python objects are unpickled).
 """
@@ -83,9 +88,31 @@ def _load_history(path: str):
         raise InputError(f"--history file not found: {path}")
     try:
         with open(path) as fh:
-            return json.load(fh)
+            history = json.load(fh)
     except (OSError, ValueError) as exc:
         raise InputError(f"could not read {path} as JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"could not read {path} as JSON: it is nested too deeply to be a "
+                         "history") from None
+    if not isinstance(history, dict):
+        raise InputError(f"{path} holds a JSON {type(history).__name__.replace('NoneType', 'null')}"
+                         ", not a history: save model.fit(...).history, a dict of per-epoch "
+                         'lists such as {"loss": [0.7, 0.6]}, with json.dump')
+    return history
+
+
+#: Which file an argument of ``helpers.diagnose`` came from, for error messages.
+_SOURCES = {"x_serve": "serve", "x": "data", "y": "data", "history": "history"}
+
+
+def _source(message: str, args) -> str:
+    """The file (option and path) that a diagnose error message is about, if it tells."""
+    word = message.split("[", 1)[0].split(" ", 1)[0]
+    if message.startswith(("inputs must have", "the arrays in")):
+        word = "x"
+    option = _SOURCES.get(word)
+    path = getattr(args, option, None) if option else None
+    return f"--{option} {path}: " if path else ""
 
 
 def _rules(args) -> int:
@@ -109,10 +136,12 @@ def _diagnose(args) -> int:
     try:
         report = helpers.diagnose(model, data.get("x"), data.get("y"),
                                   x_serve=serve.get("x"), history=history)
-    except (TypeError, ValueError) as exc:
-        raise InputError(str(exc)) from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InputError(_source(str(exc), args) + str(exc)) from None
     print(report.to_json(indent=2) if args.json else report)
-    return 1 if report.errors else 0
+    if report.errors:
+        return 1
+    return 3 if report.could_not_check else 0
 
 
 def main(argv=None) -> int:

@@ -12,7 +12,35 @@ def _axes(ax):
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(6, 3.2))
+        return ax
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {_describe(ax)}")
     return ax
+
+
+def _describe(value) -> str:
+    from helpers._validate import describe
+
+    return describe(value)
+
+
+def _values(value, name: str) -> np.ndarray:
+    """Finite numbers to plot, as a flat float array; raise naming ``name`` otherwise."""
+    from helpers import _validate
+
+    arr = _validate.as_array(value, name, finite=False).ravel().astype(float)
+    finite = arr[np.isfinite(arr)]
+    if not len(finite):
+        raise ValueError(f"{name} has no finite values to plot, got {_describe(value)}")
+    return finite
+
+
+def _label(value, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {_describe(value)}")
+    return value
 
 
 def output_distribution(outputs: Mapping[str, np.ndarray], *, ax=None, bins: int = 40,
@@ -24,10 +52,25 @@ def output_distribution(outputs: Mapping[str, np.ndarray], *, ax=None, bins: int
     if not isinstance(outputs, Mapping) or not outputs:
         raise TypeError("outputs must be a non-empty dict of label -> predictions, got "
                         f"{type(outputs).__name__}")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    if valid is not None:
+        given = valid
+        try:
+            valid = tuple(float(v) for v in valid)
+        except (TypeError, ValueError):
+            valid = ()
+        if len(valid) != 2 or not (np.isfinite(valid).all() and valid[0] < valid[1]):
+            raise ValueError(f"valid must be None or a (low, high) pair with low < high, got "
+                             f"{given!r:.60}")
+    # NaN/inf outputs are a result (a diverged model), but a histogram can't place them.
+    arrays = {str(k): _values(v, f"outputs[{k!r}]") for k, v in outputs.items()}
     ax = _axes(ax)
-    arrays = {k: np.asarray(v, dtype=float).ravel() for k, v in outputs.items()}
-    low = min(valid[0], *(a.min() for a in arrays.values()))
-    high = max(valid[1], *(a.max() for a in arrays.values()))
+    span = valid or (np.inf, -np.inf)
+    low = min(span[0], *(a.min() for a in arrays.values()))
+    high = max(span[1], *(a.max() for a in arrays.values()))
+    if low == high:
+        low, high = low - 0.5, high + 0.5
     edges = np.linspace(low, high, bins + 1)
     if valid is not None:
         ax.axvspan(*valid, color="0.9", zorder=0, label="valid probabilities")
@@ -56,13 +99,23 @@ def threshold_curves(y_true, scores, *, marks: Mapping[str, float] | None = None
     if not set(np.unique(y).tolist()) <= {0, 1} or len(np.unique(y)) < 2:
         raise ValueError("y_true must hold both 0 and 1 labels, got values "
                          f"{np.unique(y)[:5].tolist()}")
+    if marks is not None and not isinstance(marks, Mapping):
+        raise TypeError(f"marks must be a dict of label -> threshold, got {_describe(marks)}")
+    styles = ("--", ":", "-.", (0, (5, 1)))
+    if marks and len(marks) > len(styles):
+        raise ValueError(f"marks can hold at most {len(styles)} thresholds, got {len(marks)}")
+    for label, value in (marks or {}).items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                             np.floating)) or not 0 <= value <= 1:
+            raise ValueError(f"marks[{label!r}] must be a threshold in [0, 1], got "
+                             f"{_describe(value)}")
     ax = _axes(ax)
     precision, recall, thresholds = precision_recall_curve(y, s)
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
     ax.plot(thresholds, precision[:-1], label="precision")
     ax.plot(thresholds, recall[:-1], label="recall")
     ax.plot(thresholds, f1[:-1], label="F1", linewidth=2.5)
-    for (label, value), style in zip((marks or {}).items(), ("--", ":", "-.", (0, (5, 1)))):
+    for (label, value), style in zip((marks or {}).items(), styles):
         ax.axvline(float(value), color="0.3", linestyle=style, label=f"{label} ({value:.2f})")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
@@ -81,9 +134,12 @@ def learning_curves(history, metric: str = "loss", *, label: str | None = None, 
     With ``mark_best`` the epoch with the lowest validation loss (highest validation
     score for other metrics) is marked with a dot.
     """
-    from helpers.checks.fitting import as_history
+    from helpers._validate import as_history
 
     h = as_history(history)
+    _label(metric, "metric")
+    if label is not None:
+        _label(label, "label")
     if metric not in h:
         raise ValueError(f"metric {metric!r} is not in history; it has {sorted(h)}")
     ax = _axes(ax)

@@ -76,13 +76,20 @@ def _jsonable(value):
 
 _ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 
+#: How ``diagnose`` starts the reason of a check that was given data it could not use (NaN
+#: where it must predict, labels it can't read...), as opposed to an input not given or a
+#: check that does not apply to this kind of model or data.
+COULD_NOT_USE = "could not use these inputs: "
+
 
 class Report(Sequence):
     """The findings of a diagnosis, errors first, plus what was checked and what was not.
 
-    ``report.ok`` is True when there is no error and no warning. ``report.rules`` is the
-    set of rule ids found, handy in asserts. ``checks_run`` names the checks that ran and
-    ``checks_skipped`` maps the others to the reason (usually a missing input).
+    ``report.ok`` is True when there is no error, no warning and no check that could not
+    use the data it was given (``could_not_check``; the first line of the text says how
+    many and why). ``report.rules`` is the set of rule ids found, handy in asserts.
+    ``checks_run`` names the checks that ran and ``checks_skipped`` maps the others to the
+    reason (usually a missing input, which leaves the report ok).
     """
 
     def __init__(self, findings=(), checks_run=(), checks_skipped=None):
@@ -113,8 +120,14 @@ class Report(Sequence):
         return [f for f in self._findings if f.severity == "info"]
 
     @property
+    def could_not_check(self) -> dict[str, str]:
+        """The checks that were given data but could not use it, with the reason."""
+        return {name: why.removeprefix(COULD_NOT_USE)
+                for name, why in self.checks_skipped.items() if why.startswith(COULD_NOT_USE)}
+
+    @property
     def ok(self) -> bool:
-        return not self.errors and not self.warnings
+        return not self.errors and not self.warnings and not self.could_not_check
 
     @property
     def rules(self) -> set[str]:
@@ -126,8 +139,16 @@ class Report(Sequence):
 
         head = ", ".join([n(len(self.errors), "error"), n(len(self.warnings), "warning"),
                           n(len(self.infos), "note")])
-        return (f"{head} ({n(len(self.checks_run), 'check')} ran, "
-                f"{len(self.checks_skipped)} skipped)")
+        counts = (f"{head} ({n(len(self.checks_run), 'check')} ran, "
+                  f"{len(self.checks_skipped)} skipped)")
+        unusable = self.could_not_check
+        if not unusable:
+            return counts
+        reasons = list(dict.fromkeys(unusable.values()))
+        why = "; ".join(reasons[:2]) + (f"; and {len(reasons) - 2} more" if len(reasons) > 2
+                                        else "")
+        return (f"INCOMPLETE: {n(len(unusable), 'check')} could not use the data given ({why}). "
+                + counts)
 
     def __str__(self) -> str:
         lines = [self.summary()]
@@ -150,6 +171,7 @@ class Report(Sequence):
             "findings": [f.to_dict() for f in self._findings],
             "checks_run": list(self.checks_run),
             "checks_skipped": dict(self.checks_skipped),
+            "could_not_check": self.could_not_check,
         }
 
     def to_json(self, **kwargs) -> str:

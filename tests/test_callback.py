@@ -61,3 +61,28 @@ def test_callback_names_the_epoch_overfitting_started():
     assert 1 <= started < 20 and f"epoch {started}" in finding.message
     assert cb.report_epochs["fitting.overfitting"] in (10, 20)
     assert [f.rule for f in cb.report].count("fitting.overfitting") == 1
+
+
+def test_a_metric_with_one_value_per_class_is_left_out_once_and_fit_survives():
+    """F1Score(average=None) logs a vector each epoch; float() of it used to crash fit."""
+    x, y = _data()
+    model = dense_model(units=2, activation="softmax", loss="categorical_crossentropy",
+                        metrics=[keras.metrics.F1Score(average=None)])
+    cb = helpers.DiagnoseCallback(x, keras.utils.to_categorical(y, 2), every=1, verbose=False)
+    with pytest.warns(UserWarning, match="f1_score: left out of the history") as caught:
+        history = model.fit(x, keras.utils.to_categorical(y, 2), epochs=3, verbose=0,
+                            callbacks=[cb])
+    assert sum("f1_score" in str(w.message) for w in caught) == 1  # said once
+    assert len(history.history["loss"]) == 3 and "f1_score" in history.history
+    assert "f1_score" in cb.report.checks_skipped
+    assert "check_learning_curves" in cb.report.checks_run  # the loss curve was still read
+
+
+def test_a_diagnosis_that_fails_is_recorded_and_training_goes_on():
+    x, y = _data()
+    cb = helpers.DiagnoseCallback(x[:, :2], y, verbose=False)  # x that doesn't fit the model
+    with pytest.warns(UserWarning, match="DiagnoseCallback: diagnose"):
+        history = dense_model().fit(x, y, epochs=2, verbose=0, callbacks=[cb])
+    assert len(history.history["loss"]) == 2
+    assert not cb.report.ok
+    assert "x has rows of shape (2,)" in cb.report.could_not_check["diagnose"]

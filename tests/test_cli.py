@@ -71,6 +71,45 @@ def test_data_that_does_not_fit_the_model(files, capsys):
     assert "x has rows of shape (7,)" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("content, message", [
+    ("null", "holds a JSON null, not a history"),
+    ("[0.7, 0.6]", "holds a JSON list, not a history"),
+    ('{"loss": [0.7, "n/a"]}', r"history['loss'] must be a list of numbers"),
+    ('{"loss": []}', "history is empty"),
+    ('{"loss": [0.7, 0.6], "val_loss": [0.7]}', "different numbers of epochs"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+])
+def test_bad_history_files_exit_2_naming_the_file(files, capsys, content, message):
+    path = files / "bad_history.json"
+    path.write_text(content)
+    assert main(["diagnose", str(files / "fixed.keras"), "--history", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err and "Traceback" not in err
+
+
+def test_bad_arrays_exit_2_naming_the_file(files, capsys):
+    np.savez(files / "text.npz", x=np.array([["a", "b", "c"]] * 4))
+    assert main(["diagnose", str(files / "fixed.keras"), "--data",
+                 str(files / "text.npz")]) == 2
+    err = capsys.readouterr().err
+    assert f"--data {files / 'text.npz'}: x must be numeric" in err
+
+
+def test_data_the_checks_could_not_use_exits_3(files, capsys):
+    """No error found, but checks were given labels they could not read: not a clean exit."""
+    x = np.random.default_rng(0).normal(size=(30, 3))
+    np.savez(files / "names.npz", x=x, y=np.where(np.arange(30) % 2, "yes", "no"))
+    assert main(["diagnose", str(files / "fixed.keras"), "--data",
+                 str(files / "names.npz")]) == 3
+    out = capsys.readouterr().out
+    assert out.startswith("INCOMPLETE: ") and "could not use the data" in out
+    x[0, 0] = np.nan  # NaN in x is the fault itself: an error, exit 1
+    np.savez(files / "nan.npz", x=x, y=np.arange(30) % 2)
+    assert main(["diagnose", str(files / "fixed.keras"), "--data",
+                 str(files / "nan.npz")]) == 1
+    assert "preprocessing.non-finite-inputs" in capsys.readouterr().out
+
+
 def test_rules_listing(capsys):
     assert main(["rules", "--json"]) == 0
     ids = {r["id"] for r in json.loads(capsys.readouterr().out)}
@@ -82,3 +121,6 @@ def test_help_shows_a_worked_example():
                          capture_output=True, text=True, check=True).stdout
     assert "python -m helpers diagnose model.keras --data train.npz" in out
     assert "exit status" in out
+    for code in ("0  no errors found", "1  errors found", "2  the inputs could not be read",
+                 "3  no errors found, but some checks could not use the data"):
+        assert code in out

@@ -332,6 +332,26 @@ def _():
 
 # --- loss --------------------------------------------------------------------------------
 
+@case("activation-softmax-one-unit-one-feature-1d-x", "activation.softmax-single-unit")
+def _():
+    """One feature, passed as a 1-D array to a model with Input(shape=(1,)): Keras takes it."""
+    rng = np.random.default_rng(0)
+    hours = rng.uniform(0, 10, 400)                       # hours studied
+    passed = (hours + rng.normal(0, 1.5, 400) > 5).astype(int)
+
+    def build(activation):
+        model = keras.Sequential([keras.Input(shape=(1,)), keras.layers.Rescaling(0.1),
+                                  keras.layers.Dense(8, activation="relu"),
+                                  keras.layers.Dense(1, activation=activation)])
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
+                      metrics=["accuracy"])
+        return model
+
+    faulty, fixed = build("softmax"), build("sigmoid")
+    history = train(fixed, hours, passed, epochs=10)
+    return setup(faulty, hours, passed), setup(fixed, hours, passed, history=history)
+
+
 @case("loss-mse-on-binary-labels", "loss.regression-loss-on-classes")
 def _():
     ds, fixed, history = good_binary()
@@ -367,6 +387,26 @@ def _():
     y = ds.y_train.tolist()
     return setup(faulty, ds.x_train, y, ds.x_test), setup(fixed, ds.x_train, y, ds.x_test,
                                                           history)
+
+
+@case("loss-categorical-with-ids-dict-inputs", "loss.categorical-with-class-ids")
+def _():
+    """Two named inputs fed as a dict (keys in another order, plus a column the model doesn't
+    read, which Keras ignores); class ids with categorical cross-entropy."""
+    ds = multiclass(n_features=5)
+    x = {"id": np.arange(len(ds.y_train)), "labs": ds.x_train[:, 2:],
+         "vitals": ds.x_train[:, :2]}
+
+    def build(loss):
+        a, b = keras.Input((2,), name="vitals"), keras.Input((3,), name="labs")
+        h = keras.layers.Dense(16, activation="relu")(keras.layers.Concatenate()([a, b]))
+        model = keras.Model([a, b], keras.layers.Dense(3, activation="softmax")(h))
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss=loss, metrics=["accuracy"])
+        return model
+
+    faulty, fixed = build("categorical_crossentropy"), build("sparse_categorical_crossentropy")
+    history = train(fixed, x, ds.y_train)
+    return setup(faulty, x, ds.y_train), setup(fixed, x, ds.y_train, history=history)
 
 
 @case("loss-sparse-with-get-dummies-labels", "loss.sparse-with-one-hot")
@@ -433,6 +473,26 @@ def _():
     x, y, x_new, _, fixed, history = good_cancer()  # starts with a Normalization layer
     faulty = mlp(30, 1, "sigmoid", "binary_crossentropy")
     return setup(faulty, x, y, x_new), setup(fixed, x, y, x_new, history)
+
+
+@case("preprocessing-unscaled-dataframe-from-csv", "preprocessing.unscaled-inputs")
+def _():
+    """A table read with pandas.read_csv, as most tabular programs start: raw incomes and
+    ages, the label a column of the same file."""
+    import io
+
+    rng = np.random.default_rng(0)
+    income = rng.lognormal(10.8, 0.4, 400).round(-2)
+    age = rng.integers(18, 80, 400)
+    bought = (np.log(income) - 10.8 + (age - 48) / 30 + rng.normal(0, 0.3, 400) > 0)
+    text = "income,age,bought\n" + "\n".join(
+        f"{i:.0f},{a},{int(b)}" for i, a, b in zip(income, age, bought))
+    table = pd.read_csv(io.StringIO(text))
+    x, y = table.drop(columns="bought"), table["bought"]
+    faulty = mlp(2, 1, "sigmoid", "binary_crossentropy")
+    fixed = mlp(2, 1, "sigmoid", "binary_crossentropy", normalize=x)
+    history = train(fixed, x, y, epochs=10)
+    return setup(faulty, x, y), setup(fixed, x, y, history=history)
 
 
 @case("preprocessing-columns-reordered-at-serving", "preprocessing.column-mismatch")

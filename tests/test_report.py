@@ -65,3 +65,21 @@ def test_html_links_to_book_when_url_set(monkeypatch):
     monkeypatch.setattr(helpers.report, "BOOK_URL", "https://example.org/book")
     html = Report([finding()])._repr_html_()
     assert 'href="https://example.org/book/activation/index.md"' in html
+
+
+def test_checks_that_could_not_use_the_data_make_the_report_not_ok_and_lead_it():
+    """Skipped for a missing input: quiet. Given data it could not use: not ok, first line."""
+    quiet = Report([], checks_run=["a"], checks_skipped={"b": "needs y",
+                                                         "c": "does not apply: regression"})
+    assert quiet.ok and not quiet.could_not_check
+    r = Report([], checks_run=["a"], checks_skipped={
+        "b": "needs y", "c": "could not use these inputs: x contains 2 NaN or infinite value(s)",
+        "d": "could not use these inputs: x contains 2 NaN or infinite value(s)"})
+    assert not r.ok
+    assert r.could_not_check == {"c": "x contains 2 NaN or infinite value(s)",
+                                 "d": "x contains 2 NaN or infinite value(s)"}
+    first = str(r).splitlines()[0]
+    assert first.startswith("INCOMPLETE: 2 checks could not use the data given (x contains 2")
+    data = json.loads(r.to_json())
+    assert data["ok"] is False and set(data["could_not_check"]) == {"c", "d"}
+    assert "INCOMPLETE" in r._repr_html_()

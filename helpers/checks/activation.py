@@ -196,7 +196,9 @@ def check_predicted_probabilities(model, x, *, tolerance: float = 1e-3,
     predictions = _keras.predict(model, inputs)
     found = []
     for o in outputs:
-        p = np.asarray(predictions[o.index], dtype=float).reshape(len(predictions[o.index]), -1)
+        p = np.asarray(predictions[o.index], dtype=float)
+        # One row per prediction: per example, or per time step of a sequence output.
+        p = p.reshape(-1, p.shape[-1]) if p.ndim > 2 else p.reshape(len(p), -1)
         low, high = float(p.min()), float(p.max())
         outside = float(((p < -tolerance) | (p > 1 + tolerance)).any(axis=1).mean())
         problems = []

@@ -16,6 +16,7 @@ import numpy as np
 from helpers import _datasets, _validate
 from helpers._keras import _activation_name
 from helpers._targets import target_kind
+from helpers._validate import as_history  # the one home of history validation
 from helpers.checks import check, rule
 
 NB_CURVES = "book/fitting/01-underfitting-or-overfitting.ipynb"
@@ -167,38 +168,6 @@ ACCURACY_KEYS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
 # ---------------------------------------------------------------------------------------
 # Learning curves
 # ---------------------------------------------------------------------------------------
-
-def as_history(history, name: str = "history") -> dict[str, np.ndarray]:
-    """A History or a dict of per-epoch lists as ``{metric: float array}``, checked.
-
-    NaN and infinite values are kept (they are evidence of divergence); lists of
-    different lengths, strings and empty histories raise errors that name ``name``.
-    """
-    data = getattr(history, "history", history)
-    if not isinstance(data, Mapping):
-        raise TypeError(f"{name} must be a keras History or a dict of per-epoch lists, got "
-                        f"{_validate.describe(history)}")
-    out = {}
-    for key, values in data.items():
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
-            raise TypeError(f"{name}[{key!r}] must be a list of numbers, got "
-                            f"{_validate.describe(values)}")
-        try:
-            arr = np.array([float(v) for v in values], dtype=float)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name}[{key!r}] must be a list of numbers, got "
-                            f"{_validate.describe(values)}") from None
-        out[str(key)] = arr
-    if not out or not any(len(v) for v in out.values()):
-        raise ValueError(f"{name} is empty: it has no epochs recorded")
-    lengths = {len(v) for v in out.values()}
-    if len(lengths) > 1:
-        raise ValueError(f"{name} has metrics with different numbers of epochs: "
-                         + ", ".join(f"{k}={len(v)}" for k, v in out.items()))
-    if "loss" not in out:
-        raise ValueError(f"{name} has no 'loss' entry; got keys {sorted(out)}")
-    return out
-
 
 def _stopped_early(history, h: dict) -> bool:
     params = getattr(history, "params", None) or {}

@@ -614,3 +614,62 @@ def check_class_names(x, x_serve=None) -> list:
             + (f" Not in x: {extra}." if extra else ""),
             ids_changed=changed, missing=missing, extra=extra))
     return found
+# --- labels that are themselves the fault ----------------------------------------------------
+
+STRING_LABELS = rule(
+    "labels.string-labels", severity="warning",
+    title="Labels are strings; the loss and the output take numbers",
+    detects="y holds class names (strings). Keras losses compute on numbers, so model.fit "
+            "stops with 'Invalid dtype', and no check can compare the model's outputs with "
+            "names without knowing which output unit stands for which name.",
+    fix="Encode the names once, with a mapping you save beside the model (a fitted "
+        "LabelEncoder, or a dict such as {'benign': 0, 'malignant': 1}), train on the codes "
+        "and diagnose with the same codes.",
+    doc=NB_FORMAT,
+)
+SINGLE_CLASS = rule(
+    "labels.single-class", severity="warning",
+    title="Every label is the same class",
+    detects="A classification target in which one class holds every row. A model trained on "
+            "it learns to predict that class for every input (the loss falls to 0 and "
+            "accuracy reads 100%), and no check can tell a good ranking of classes from a bad "
+            "one. Usual causes: filtering the rows by the label, a label column read from "
+            "the wrong file, or a batch drawn from sorted data.",
+    fix="Check the label counts (np.unique(y, return_counts=True)) before fitting; shuffle "
+        "before splitting, and split with stratify=y so every part holds every class.",
+    doc=NB_FORMAT,
+)
+
+
+@check(STRING_LABELS.id, SINGLE_CLASS.id, single_output=True)
+def check_label_classes(model, y) -> list:
+    """Labels that can't train or judge a classifier: strings, or a single class.
+
+    Only for classifiers: a classification loss, or (uncompiled) a sigmoid or softmax
+    output. Strings are reported for any model, since no Keras loss takes them.
+    """
+    _validate.as_model(model)
+    labels = _validate.as_labels(y, "y")
+    out = _single_output(model)
+    kind = target_kind(labels)
+    n = len(labels)
+    if kind == "strings":
+        names = np.unique(labels.astype(str))
+        return [STRING_LABELS.finding(
+            f"y holds {len(names)} distinct strings ({', '.join(map(repr, names[:4]))}"
+            f"{', ...' if len(names) > 4 else ''}) in {n} rows; {out.name!r} outputs numbers, "
+            "so the checks that compare predictions with labels could not run.",
+            output=out.name, classes=names[:20].tolist())]
+    loss = out.loss.kind if out.loss is not None else None
+    classifier = (loss in _keras.PROBABILISTIC_LOSSES if loss is not None
+                  else out.activation in SQUASHING)
+    if not classifier or kind not in ("binary", "class-ids", "one-hot"):
+        return []
+    ids = labels.argmax(axis=1) if kind == "one-hot" else labels
+    distinct = np.unique(ids)
+    if len(distinct) != 1:
+        return []
+    return [SINGLE_CLASS.finding(
+        f"all {n} labels in y are class {distinct[0]:g}: a model trained on them predicts "
+        "that class for everything, and predictions can't be judged against them.",
+        output=out.name, n_rows=n, label=float(distinct[0]))]

@@ -729,3 +729,52 @@ def check_column_mismatch(x, x_serve) -> list:
         "Column names differ between x and x_serve: " + "; ".join(parts) + ". " + where + ".",
         missing=missing, extra=extra, reordered=moved, n_train=len(train_cols),
         n_serve=len(serve_cols))]
+
+
+# ---------------------------------------------------------------------------------------
+# Values the model can't compute with
+# ---------------------------------------------------------------------------------------
+
+NON_FINITE = rule(
+    "preprocessing.non-finite-inputs", severity="error",
+    title="NaN or infinite values in the inputs",
+    detects="Inputs holding NaN or inf. Keras does not complain: one NaN in a training batch "
+            "makes the loss NaN and every weight it reaches NaN, and at prediction time the "
+            "row gets a NaN or an arbitrary output. Usual causes: missing values never imputed, "
+            "a division by a zero standard deviation, log of 0.",
+    fix="Impute missing values before the model sees them (sklearn SimpleImputer fitted on "
+        "the training rows, plus an is-missing indicator if missingness means something), "
+        "and guard divisions: scale with a standard deviation that can't be 0.",
+    doc=NB_COLUMNS,
+)
+
+
+@check(NON_FINITE.id)
+def check_finite_inputs(model, x) -> list:
+    """NaN or infinite values in ``x`` (every input of a multi-input model)."""
+    inputs, n = _validate.as_inputs(x, "x", model, finite=False)
+    if isinstance(inputs, Mapping):
+        parts = [(f"x[{k!r}]", v) for k, v in inputs.items()]
+    elif isinstance(inputs, list):
+        parts = [(f"x[{i}]", v) for i, v in enumerate(inputs)]
+    else:
+        parts = [("x", inputs)]
+    names = list(x.columns) if _is_dataframe(x) else None
+    found = []
+    for label, arr in parts:
+        if arr.dtype.kind != "f":
+            continue
+        bad = ~np.isfinite(arr.reshape(len(arr), -1))
+        if not bad.any():
+            continue
+        rows, per_feature = int(bad.any(axis=1).sum()), bad.sum(axis=0)
+        worst = [int(i) for i in np.argsort(-per_feature)[:3] if per_feature[i] > 0]
+        named = names if names and len(names) == len(per_feature) else range(len(per_feature))
+        where = ", ".join(f"{named[i]!r} ({int(per_feature[i])})" for i in worst)
+        found.append(NON_FINITE.finding(
+            f"{label} holds {int(np.isnan(arr).sum())} NaN and {int(np.isinf(arr).sum())} "
+            f"infinite value(s) in {rows} of {n} rows; most in feature(s) {where}. The "
+            "checks that run the model skip this data.",
+            input=label, rows=rows, n_rows=n, nan=int(np.isnan(arr).sum()),
+            inf=int(np.isinf(arr).sum()), features=[named[i] for i in worst]))
+    return found

@@ -170,9 +170,10 @@ def _class_ids(y, name: str = "y") -> np.ndarray | None:
     if kind == "strings":
         raise TypeError(f"{name} must hold numeric class labels (0/1, class ids or one-hot), "
                         f"got strings such as {labels.ravel()[0]!r}; encode them first")
-    if kind == "continuous":
-        raise ValueError(f"{name} must hold class labels (0/1, class ids or one-hot), got "
-                         f"non-integer values such as {labels.ravel()[0]!r}")
+    if kind == "continuous":  # a regression target: these checks don't apply
+        raise _validate.NotApplicable(
+            f"{name} must hold class labels (0/1, class ids or one-hot), got non-integer "
+            f"values such as {labels.ravel()[0]!r}")
     if kind == "one-hot":
         return labels.argmax(axis=1)
     ids = labels.astype(np.int64)
@@ -392,6 +393,9 @@ def check_imbalance_metrics(model, y, *, imbalance_ratio: float = 9.0) -> list:
     rarest) while every compiled metric is an accuracy. No prediction is made."""
     _validate.as_model(model, compiled=True)
     ratio_bound = _check_option(imbalance_ratio, "imbalance_ratio", 1, np.inf)
+    if len(model_outputs(model)) != 1:
+        raise _validate.NotApplicable("y: this check handles single-output models; the model "
+                                      f"has {len(model_outputs(model))} outputs")
     ids = _class_ids(y)
     if ids is None:
         return []
