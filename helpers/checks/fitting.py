@@ -127,7 +127,7 @@ NOT_LEARNED = rule(
             "(ROC-AUC within 3 standard errors of 0.5; for several classes, predicted and "
             "true classes independent by a chi-square test), a regression's squared error is "
             "not clearly below that of predicting the mean of y, the predictions are NaN, or "
-            "the History shows a training loss that never fell. The checks that blame labels "
+            "the History shows a training loss that barely fell. The checks that blame labels "
             "or thresholds for the predictions are withheld (their causes mean nothing for "
             "such a model); the finding names the findings of the same report that explain "
             "it.",
@@ -639,17 +639,15 @@ def _entropy(ids: np.ndarray) -> float:
     return float(-(shares * np.log(shares)).sum())
 
 
-def _history_progress(history, baseline: float | None) -> bool | None:
-    """Did the training loss fall? None when the History can't tell (fewer than 2 epochs)."""
-    h = as_history(history)
-    loss = h["loss"]
+def _history_progress(history) -> bool | None:
+    """Did the training loss fall by 5% or more? None when the History can't tell (fewer
+    than 2 epochs). A NaN loss is no progress."""
+    loss = as_history(history)["loss"]
     if not np.isfinite(loss).all():
         return False
     if len(loss) < 2:
         return None
-    fell = loss[-1] < 0.95 * loss[0]
-    below_constant = baseline is not None and loss[-1] < 0.98 * baseline
-    return bool(fell or below_constant)
+    return bool(loss[-1] < 0.95 * loss[0])
 
 
 def _probabilities(p: np.ndarray, out) -> np.ndarray | None:
@@ -679,9 +677,11 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
        predicting the mean of y by more than ``z`` standard errors (paired, per row).
        NaN or infinite predictions: not learned.
     3. A model whose classes look separated while the History shows a training loss that
-       neither fell 5% nor went 2% below a constant's, and whose loss on these rows is not
-       2% below a constant's either, is not learned: its ranking comes from its random
-       initial weights.
+       did not fall by 5%, and whose cross-entropy on these rows is not below half that of
+       a constant prediction of the class shares, is not learned: its ranking comes from
+       its random initial weights (a random network separates well-separated classes, in
+       either direction, about as well as a weakly trained one). A model trained to
+       convergence and then fitted again (a flat History) passes on the second condition.
     """
     from scipy.stats import chi2_contingency, norm
 
@@ -778,8 +778,7 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
                         f"chance: {summary}.", evidence)
     if history is not None and (out.loss is None or loss in BINARY_LOSSES | CATEGORICAL_LOSSES):
         baseline = _entropy(ids)
-        progress = _history_progress(history, baseline if out.loss is not None else None)
-        if progress is False:
+        if _history_progress(history) is False:
             proba = _probabilities(p, out)
             model_loss = None
             if proba is not None:
@@ -787,13 +786,14 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
                     ids, units - 1)]
                 picked = np.where(ids == 1, picked, 1 - picked) if units == 1 else picked
                 model_loss = float(-np.log(picked).mean())
-            if model_loss is None or model_loss >= 0.98 * baseline:
+            if model_loss is None or model_loss >= 0.5 * baseline:
                 evidence.update(constant_loss=baseline, model_loss=model_loss)
-                return Learning("not-learned", "The History shows a training loss that never "
-                                "fell (less than 5%, and not below the "
-                                f"{baseline:.3g} of a constant prediction), so the way its "
-                                f"scores line up with y ({summary}) comes from its random "
-                                "initial weights.", evidence)
+                shown = "" if model_loss is None else f" (cross-entropy {model_loss:.3g}; "
+                shown += "" if model_loss is None else f"a constant gets {baseline:.3g})"
+                return Learning("not-learned", "The History shows a training loss that fell "
+                                "by less than 5%, so the way its scores line up with y "
+                                f"({summary}{shown}) comes from its random initial "
+                                "weights.", evidence)
     return Learning("learned", summary + ".", evidence)
 
 
