@@ -7,7 +7,13 @@ from dataclasses import replace
 
 from helpers import _validate
 from helpers.checks import CHECKS, RULES
-from helpers.checks.fitting import NOT_LEARNED, UNTRAINED, check_learned, learning_state
+from helpers.checks.fitting import (
+    NOT_LEARNED,
+    UNTRAINED,
+    Learning,
+    check_learned,
+    learning_state,
+)
 from helpers.checks.preprocessing import check_column_mismatch
 from helpers.report import Report
 
@@ -181,9 +187,19 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
         elif usable(name, spec):
             run_check(name, spec)
     # (3): did the model learn from this data? Outcome checks need one that did.
-    state = learning_state(model, given.get("x"), given.get("y"), given.get("history"))
-    findings.extend(_learning_findings(state, findings, "x" in given and "y" in given))
-    run.append(check_learned.__name__)
+    if "x" in given and "y" in given:
+        try:
+            state = learning_state(model, given["x"], given["y"], given.get("history"))
+        except (ValueError, TypeError) as exc:
+            state = Learning("unknown")
+            skipped[check_learned.__name__] = f"could not use these inputs: {exc}"
+        else:
+            findings.extend(_learning_findings(state, findings))
+            run.append(check_learned.__name__)
+    else:
+        state = learning_state(model, history=given.get("history"))  # untrained or unknown
+        skipped[check_learned.__name__] = "needs " + " and ".join(
+            k for k in ("x", "y") if k not in given)
     # (4): only a model that learned (or one the data can't judge) gets label and
     # threshold causes.
     withheld = {"untrained": "waits for training: the model has not been trained yet "
@@ -200,10 +216,10 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
     return Report(_link_consequences(findings), checks_run=run, checks_skipped=skipped)
 
 
-def _learning_findings(state, findings, given_xy: bool) -> list:
-    """The finding for a model that was never trained (a note, when outcome checks were
-    withheld for it) or did not learn (naming the findings that explain it)."""
-    if state.state == "untrained" and given_xy:
+def _learning_findings(state, findings) -> list:
+    """The finding for a model that was never trained (a note: outcome checks wait) or did
+    not learn (naming the findings of the report that explain it)."""
+    if state.state == "untrained":
         return [UNTRAINED.finding(
             state.message + " The checks of the model, its settings and the data ran; "
             "the checks that judge predictions against y wait for training.",

@@ -573,15 +573,18 @@ class Learning:
     evidence: dict = field(default_factory=dict)
 
 
+def _value(variable) -> np.ndarray:
+    """A Keras variable's value as numpy (``.numpy()``: numpy 2 warns on ``np.array(v)``)."""
+    return np.asarray(variable.numpy() if hasattr(variable, "numpy") else variable)
+
+
 def optimizer_steps(model) -> int | None:
     """How many steps the compiled optimizer has taken; None without an optimizer."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return None
-    import keras
-
     try:
-        return int(keras.ops.convert_to_numpy(optimizer.iterations))
+        return int(_value(optimizer.iterations))
     except (AttributeError, TypeError, ValueError):
         return None
 
@@ -590,8 +593,6 @@ def _at_initial_values(model) -> bool:
     """Do the weights look as initialised? Every bias initialised to zeros is still exactly
     0, and no randomly initialised kernel has more than 1% exact zeros (a random draw
     practically never gives 0; weights set by hand, e.g. ``[[4], [0], [0]]``, do)."""
-    import keras
-
     stack = list(getattr(model, "layers", []))
     while stack:
         layer = stack.pop()
@@ -604,7 +605,7 @@ def _at_initial_values(model) -> bool:
                 continue
             if value is None or not hasattr(value, "shape") or init == "NoneType":
                 continue
-            value = keras.ops.convert_to_numpy(value)
+            value = _value(value)
             if name == "bias" and init == "Zeros" and np.any(value != 0):
                 return False
             if name == "kernel" and init not in ("Zeros", "Constant", "Ones", "Identity") \
