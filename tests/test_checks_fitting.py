@@ -443,8 +443,18 @@ def test_training_state_reads_the_optimizer_and_the_history(tmp_path, rng):
     assert fit.training_state(model) == "untrained"
     assert fit.training_state(model, history={"loss": [0.7, 0.5]}) == "trained"
     assert fit.training_state(dense_model(compile=False)) == "unknown"   # no optimizer
-    model.train_on_batch(x[:32], y[:32])                                 # a hand-written loop
+    model.train_on_batch(x[:32], y[:32])              # one step of Adam at 0.001 moves no
+    assert fit.training_state(model) == "untrained"   # weight by more than 0.0032
+    state = fit.learning_state(model, x, y)
+    assert state.state == "untrained" and state.evidence["drift_bound"] == pytest.approx(
+        0.001 * 0.1 / np.sqrt(0.001))
+    for start in range(0, 300, 30):                   # a hand-written loop
+        model.train_on_batch(x[start:start + 30], y[start:start + 30])
     assert fit.training_state(model) == "trained"
+    sgd = dense_model()
+    sgd.compile(optimizer=keras.optimizers.SGD(0.01), loss="binary_crossentropy")
+    sgd.train_on_batch(x[:32], y[:32])                # SGD's step has no bound
+    assert fit.training_state(sgd) == "trained"
     model.save(tmp_path / "m.keras")
     assert fit.training_state(keras.models.load_model(tmp_path / "m.keras")) == "trained"
     assert fit.training_state(keras.models.load_model(tmp_path / "m.keras",

@@ -140,7 +140,9 @@ UNTRAINED = rule(
     "fitting.untrained", severity="info",
     title="The model has not been trained yet",
     detects="The compiled optimizer has taken no step (optimizer.iterations is 0 and every "
-            "bias is still at its initial 0) and no History was given. The checks of the "
+            "bias is still at its initial 0), or so few steps of a step-bounded optimizer "
+            "(Adam, RMSprop, ...) that no weight can have moved by 5% of the weights' size, "
+            "and no History was given. The checks of the "
             "model, its compile settings and the data ran; the checks that judge predictions "
             "against y (inverted or permuted labels, thresholds, calibration) wait for "
             "training, because an untrained network ranks two classes backwards about half "
@@ -621,8 +623,10 @@ def training_state(model, history=None) -> str:
     count decides (``fit`` and ``train_on_batch`` both advance it, and a model saved to
     .keras with its optimizer keeps it); a count of 0 with biases no longer at their zero
     initial values (or kernels with exact zeros) means weights loaded or set by hand into
-    a freshly compiled model: unknown. An
-    uncompiled model (or one loaded with ``compile=False``) has no optimizer: unknown.
+    a freshly compiled model: unknown. A few steps of a step-bounded optimizer that can't
+    have moved any weight by 5% of the weights' size (:func:`weight_drift_bound`) count as
+    untrained. An uncompiled model (or one loaded with ``compile=False``) has no
+    optimizer: unknown.
     """
     if history is not None:
         return "trained"
@@ -630,8 +634,51 @@ def training_state(model, history=None) -> str:
     if steps is None:
         return "unknown"
     if steps > 0:
-        return "trained"
+        moved = weight_drift_bound(model)
+        return "trained" if moved is None or moved[0] >= 0.05 * moved[1] else "untrained"
     return "untrained" if _at_initial_values(model) else "unknown"
+
+
+def _step_bound(optimizer) -> float | None:
+    """How many learning rates one step can move a weight at most, whatever the gradient;
+    None for optimizers without such a bound (SGD's step grows with the gradient)."""
+    name = type(optimizer).__name__
+    if name in ("Adam", "AdamW", "Nadam"):
+        beta_1 = float(getattr(optimizer, "beta_1", 0.9))
+        beta_2 = float(getattr(optimizer, "beta_2", 0.999))
+        return max(1.0, (1 - beta_1) / np.sqrt(1 - beta_2))
+    if name == "RMSprop":
+        rho = float(getattr(optimizer, "rho", 0.9))
+        momentum = float(getattr(optimizer, "momentum", 0.0) or 0.0)
+        return 1 / np.sqrt(1 - rho) / (1 - momentum) if momentum < 1 else None
+    if name in ("Adamax", "Adagrad", "Lion"):
+        return 1.0
+    return None
+
+
+def weight_drift_bound(model) -> tuple[float, float] | None:
+    """``(bound, size)``: how far any weight can have moved from its initial value in the
+    optimizer's steps so far (steps x largest learning rate x the optimizer's step bound:
+    about 3.2 learning rates per step for Adam at its defaults), and the root mean square
+    of the kernel weights. None when the optimizer's step is not bounded (SGD) or there
+    is no kernel. Used by :func:`training_state`: a model whose weights can't have moved
+    by 5% of their size (one ``train_on_batch`` step at Adam's default rate) is as good as
+    untrained."""
+    import keras
+
+    optimizer = getattr(model, "optimizer", None)
+    steps = optimizer_steps(model)
+    factor = None if optimizer is None else _step_bound(optimizer)
+    kernels = _kernels(model)
+    if factor is None or not steps or not kernels:
+        return None
+    rate = learning_rate(optimizer)
+    schedule = getattr(optimizer, "_learning_rate", None)
+    if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+        rate = max(rate, float(_value(schedule(0))))
+    squares = [np.square(_value(k).astype(float)) for k in kernels]
+    size = float(np.sqrt(sum(q.sum() for q in squares) / sum(q.size for q in squares)))
+    return float(factor * rate * steps), size
 
 
 def _entropy(ids: np.ndarray) -> float:
@@ -691,9 +738,17 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
     _validate.as_model(model)
     trained = training_state(model, history)
     if trained == "untrained":
-        return Learning("untrained", "The optimizer has taken no step (model.optimizer."
-                        "iterations is 0), every bias is still 0, and no History was given.",
-                        {"steps": 0})
+        steps = optimizer_steps(model)
+        if not steps:
+            return Learning("untrained", "The optimizer has taken no step (model.optimizer."
+                            "iterations is 0), every bias is still 0, and no History was "
+                            "given.", {"steps": 0})
+        bound, size = weight_drift_bound(model)
+        return Learning("untrained", f"The optimizer ({type(model.optimizer).__name__}) has "
+                        f"taken {steps} step(s) and no History was given: no weight can have "
+                        f"moved more than {bound:.2g} from its initial value, "
+                        f"{bound / size:.1%} of the weights' typical size ({size:.2g}).",
+                        {"steps": steps, "drift_bound": bound, "weight_size": size})
     if x is None or y is None:
         return Learning("unknown")
     try:
