@@ -24,6 +24,14 @@ REGRESSION_LOSSES = frozenset({
 })
 #: Activations whose outputs are already in [0, 1].
 SQUASHING = frozenset({"sigmoid", "softmax", "hard_sigmoid"})
+#: The values each output activation can produce (lower, upper), closed or open alike.
+ACTIVATION_RANGE = {
+    "sigmoid": (0.0, 1.0), "hard_sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0),
+    "sparse_sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "hard_tanh": (-1.0, 1.0),
+    "softsign": (-1.0, 1.0), "relu": (0.0, np.inf), "softplus": (0.0, np.inf),
+    "exponential": (0.0, np.inf), "relu6": (0.0, 6.0), "elu": (-1.0, np.inf),
+    "selu": (-1.7581, np.inf),
+}
 
 _LOSS_NAMES = {}
 for _name in ("binary_crossentropy", "binary_focal_crossentropy", "categorical_crossentropy",

@@ -21,3 +21,27 @@ def target_kind(y: np.ndarray) -> str:
     if not is01:
         return "continuous"
     return "one-hot" if np.all(y.sum(axis=1) == 1) else "multi-label"
+
+
+#: Distinct whole-number targets above which a regression loss's targets are read as
+#: numbers (counts, prices in whole dollars) rather than as class ids.
+MANY_VALUES = 10
+
+
+def is_regression(y: np.ndarray, loss: str | None, units: int | None) -> bool:
+    """Are ``y``'s values numbers to predict (a regression), not class labels?
+
+    Yes for non-integer targets under a regression loss or no loss at all, and for
+    integer targets with more than :data:`MANY_VALUES` distinct values under a regression
+    loss on one output unit. ``loss`` is a canonical loss name (``helpers._keras``) or
+    None for an uncompiled model. Class labels under a regression loss (0/1, a few ids, -1/1)
+    are the labels and loss chapters' business.
+    """
+    from helpers._keras import REGRESSION_LOSSES
+
+    kind = target_kind(y)
+    if kind == "continuous":
+        return loss is None or loss in REGRESSION_LOSSES
+    if kind == "class-ids" and loss in REGRESSION_LOSSES and (units or 1) == 1:
+        return len(np.unique(y)) > MANY_VALUES
+    return False

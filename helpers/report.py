@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
@@ -24,6 +24,8 @@ class Finding:
     ``"error"`` (predictions will be wrong), ``"warning"`` (likely hurts) or ``"info"``;
     ``message`` carries the measured evidence, and ``evidence`` the same numbers as data,
     so code (and the book's own asserts) can use them without parsing text.
+    ``follows_from`` names the rules of findings in the same report that this one is a
+    consequence of (a diverged loss after a learning rate far too high): fix those first.
     """
 
     rule: str
@@ -34,12 +36,16 @@ class Finding:
     fix: str
     doc: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    follows_from: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {SEVERITIES}, got {self.severity!r}")
         if self.chapter not in CHAPTERS:
             raise ValueError(f"chapter must be one of {CHAPTERS}, got {self.chapter!r}")
+        if isinstance(self.follows_from, str):
+            object.__setattr__(self, "follows_from", (self.follows_from,))
+        object.__setattr__(self, "follows_from", tuple(self.follows_from))
 
     def to_dict(self) -> dict:
         return {
@@ -51,6 +57,7 @@ class Finding:
             "fix": self.fix,
             "doc": self.doc,
             "evidence": _jsonable(dict(self.evidence)),
+            "follows_from": list(self.follows_from),
         }
 
     def __str__(self) -> str:
@@ -58,7 +65,9 @@ class Finding:
             f"{self.severity.upper():8}{self.rule}  [{self.chapter}]\n"
             f"        {self.title}\n"
             f"        {self.message}\n"
-            f"        Fix: {self.fix}\n"
+            + (f"        Follows from: {', '.join(self.follows_from)}\n" if self.follows_from
+               else "")
+            + f"        Fix: {self.fix}\n"
             f"        See: {self.doc}"
         )
 
@@ -81,9 +90,57 @@ _ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 #: check that does not apply to this kind of model or data.
 COULD_NOT_USE = "could not use these inputs: "
 
+#: Findings that say whether the rest of a report can be read as it stands lead it: when
+#: the model has not learned from the data (or was never trained), that is the first thing
+#: to know, and its message names the findings that explain it.
+LEADING_RULES = ("fitting.not-learned", "fitting.untrained")
+
+
+def _rank(findings: list[Finding]) -> list[Finding]:
+    """Order findings so causes come before their consequences (see :class:`Report`)."""
+    present = {f.rule for f in findings}
+    # A finding follows only from causes that are in this report.
+    findings = [f if not f.follows_from else replace(
+        f, follows_from=tuple(r for r in f.follows_from if r in present and r != f.rule))
+        for f in findings]
+    # A cause is at least as severe as the worst consequence it leads to: the cause is what
+    # to fix, so it must not be out-ranked by what it leads to, and a consequence that makes
+    # predictions wrong (a diverged loss) stays an error.
+    worst = {}
+    for f in findings:
+        for r in f.follows_from:
+            worst[r] = min(worst.get(r, len(SEVERITIES)), _ORDER[f.severity])
+    capped = []
+    for f in findings:
+        if _ORDER[f.severity] > worst.get(f.rule, len(SEVERITIES)):
+            f = replace(f, severity=SEVERITIES[worst[f.rule]])
+        capped.append(f)
+    by_rule: dict[str, list[Finding]] = {}
+    for f in capped:
+        by_rule.setdefault(f.rule, []).append(f)
+
+    def key(f: Finding, seen: frozenset = frozenset()) -> tuple:
+        own = (_ORDER[f.severity], f.chapter, f.rule)
+        causes = [c for r in f.follows_from if r not in seen for c in by_rule[r]]
+        if not causes:
+            return (0 if f.rule in LEADING_RULES else 1, *own)
+        # Right after its (last-ranked) cause.
+        return max(key(c, seen | {f.rule}) for c in causes) + own
+
+    return sorted(capped, key=key)
+
 
 class Report(Sequence):
-    """The findings of a diagnosis, errors first, plus what was checked and what was not.
+    """The findings of a diagnosis, causes first, plus what was checked and what was not.
+
+    Order: a finding that says the model has not learned from the data (or was never
+    trained, see :data:`LEADING_RULES`) comes first; then the other findings by severity
+    (errors, warnings, notes), chapter and rule, except that a consequence (a finding whose
+    ``follows_from`` names rules found in the same report) comes right after its cause.
+    A cause is at least as severe as the worst of its consequences: a warning-level cause
+    of an error (unscaled inputs behind a diverged loss) is reported as an error, so the
+    cause is never out-ranked and the report keeps its error.
+    ``follows_from`` keeps only the causes present in the report.
 
     ``report.ok`` is True when there is no error, no warning and no check that could not
     use the data it was given (``could_not_check``; the first line of the text says how
@@ -97,7 +154,7 @@ class Report(Sequence):
         for f in findings:
             if not isinstance(f, Finding):
                 raise TypeError(f"findings must hold Finding objects, got {type(f).__name__}")
-        self._findings = sorted(findings, key=lambda f: (_ORDER[f.severity], f.chapter, f.rule))
+        self._findings = _rank(findings)
         self.checks_run = tuple(checks_run)
         self.checks_skipped = dict(checks_skipped or {})
 
@@ -190,7 +247,10 @@ class Report(Sequence):
                 "<tr>"
                 f'<td style="color:{colours[f.severity]};font-weight:bold">{f.severity}</td>'
                 f"<td><code>{html.escape(f.rule)}</code><br>{html.escape(f.title)}</td>"
-                f"<td>{html.escape(f.message)}<br><b>Fix:</b> {html.escape(f.fix)}"
+                f"<td>{html.escape(f.message)}"
+                + (f"<br><b>Follows from:</b> {html.escape(', '.join(f.follows_from))}"
+                   if f.follows_from else "")
+                + f"<br><b>Fix:</b> {html.escape(f.fix)}"
                 f"<br><small>{doc}</small></td>"
                 "</tr>"
             )

@@ -234,3 +234,39 @@ def test_checks_do_not_modify_inputs():
     helpers.diagnose(model, x, y)
     assert np.array_equal(x, x_copy) and y.equals(y_copy)
     assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
+
+
+# --- regression outputs ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("activation, y", [
+    ("sigmoid", np.linspace(25, 346, 40)),
+    ("tanh", np.linspace(-3, 3, 40)),
+    ("relu", np.linspace(-2, 2, 40)),
+])
+def test_bounded_output_on_regression_targets_fires_and_linear_is_silent(activation, y):
+    found = act.check_regression_output(dense_model(activation=activation, loss="mse"), y)
+    assert rules(found) == {"activation.bounded-regression-output"}
+    assert found[0].evidence["share_outside"] > 0
+    scaled = (y - y.mean()) / y.std()
+    assert act.check_regression_output(dense_model(activation=None, loss="mse"), scaled) == []
+
+
+def test_targets_in_range_or_class_labels_are_not_regression_faults():
+    sigmoid = dense_model(activation="sigmoid", loss="mse")
+    assert act.check_regression_output(sigmoid, np.linspace(0, 1, 40)) == []
+    assert act.check_regression_output(sigmoid, np.array([0, 1] * 20)) == []   # classes
+    assert act.check_regression_output(
+        dense_model(activation="sigmoid"), np.linspace(0, 5, 40)) == []      # BCE: labels'
+
+
+def test_unscaled_regression_target_fires_on_dollars_not_on_scaled():
+    model = dense_model(activation=None, loss="mse")
+    price = np.linspace(100_000, 400_000, 40)
+    found = act.check_regression_output(model, price)
+    assert rules(found) == {"activation.unscaled-regression-target"}
+    assert found[0].evidence["scale"] > 1e5
+    assert act.check_regression_output(model, price / 100_000) == []
+    # Scale-free losses don't care.
+    assert act.check_regression_output(dense_model(activation=None, loss="mape"), price) == []
+    with pytest.raises(ValueError, match="max_scale"):
+        act.check_regression_output(model, price, max_scale=0)

@@ -424,6 +424,7 @@ def test_diagnose_runs_the_fitting_checks(xy):
     assert "fitting.dead-relu" in helpers.diagnose(relu_model(dead_bias=-100.0), x).rules
 
     fixed = deep_model("relu", initializer="he_normal")
+    fixed.fit(x, y, epochs=5, batch_size=60, verbose=0)  # a model that learned, and its curve
     good = {"loss": [0.6, 0.4, 0.3, 0.29, 0.288], "accuracy": [0.7, 0.85, 0.9, 0.9, 0.9]}
     report = helpers.diagnose(fixed, x, y, history=good)
     assert not any(r.startswith("fitting.") for r in report.rules), report
@@ -478,3 +479,100 @@ def test_pipeline_bad_options():
         fit.check_input_pipeline(base.batch(8), validation=np.zeros((3, 4)))
     with pytest.raises(ValueError, match="min_gap"):
         fit.check_input_pipeline(base.batch(8), min_gap=0)
+# --- did the model learn? -------------------------------------------------------------------
+
+def separable(rng, n=300, n_features=3):
+    x = rng.standard_normal((n, n_features))
+    return x, (x[:, 0] > 0).astype(int)
+
+
+def test_training_state_reads_the_optimizer_and_the_history(tmp_path, rng):
+    x, y = separable(rng)
+    model = dense_model()
+    assert fit.training_state(model) == "untrained"
+    assert fit.training_state(model, history={"loss": [0.7, 0.5]}) == "trained"
+    assert fit.training_state(dense_model(compile=False)) == "unknown"   # no optimizer
+    model.train_on_batch(x[:32], y[:32])              # one step of Adam at 0.001 moves no
+    assert fit.training_state(model) == "untrained"   # weight by more than 0.0032
+    state = fit.learning_state(model, x, y)
+    assert state.state == "untrained" and state.evidence["drift_bound"] == pytest.approx(
+        0.001 * 0.1 / np.sqrt(0.001))
+    for start in range(0, 300, 30):                   # a hand-written loop
+        model.train_on_batch(x[start:start + 30], y[start:start + 30])
+    assert fit.training_state(model) == "trained"
+    sgd = dense_model()
+    sgd.compile(optimizer=keras.optimizers.SGD(0.01), loss="binary_crossentropy")
+    sgd.train_on_batch(x[:32], y[:32])                # SGD's step has no bound
+    assert fit.training_state(sgd) == "trained"
+    model.save(tmp_path / "m.keras")
+    assert fit.training_state(keras.models.load_model(tmp_path / "m.keras")) == "trained"
+    assert fit.training_state(keras.models.load_model(tmp_path / "m.keras",
+                                                      compile=False)) == "unknown"
+    fresh = dense_model()
+    fresh.set_weights(model.get_weights())   # trained weights, optimizer at step 0
+    assert fit.training_state(fresh) == "unknown"
+
+
+def test_learning_state_learned_vs_not(rng):
+    x, y = separable(rng)
+    model = dense_model(hidden=8)
+    model.compile(optimizer=keras.optimizers.Adam(0.03), loss="binary_crossentropy")
+    model.fit(x, y, epochs=10, batch_size=30, verbose=0)
+    state = fit.learning_state(model, x, y)
+    assert state.state == "learned" and state.evidence["auc"] > 0.9
+    # Learned, with the labels coded the other way round: still learned (labels' business).
+    assert fit.learning_state(model, x, 1 - y).state == "learned"
+    # Trained, but the labels have nothing to do with x.
+    assert fit.learning_state(model, x, rng.integers(0, 2, len(y))).state == "not-learned"
+    assert fit.learning_state(dense_model(), x, y).state == "untrained"
+    assert fit.learning_state(model).state == "unknown"
+
+
+def test_constant_predictions_are_not_learned_even_after_steps(rng):
+    x, y = separable(rng)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(
+        3, activation="softmax", kernel_initializer="zeros")])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
+    ids = np.digitize(x[:, 0], [-0.5, 0.5])
+    model.train_on_batch(x, ids)                                         # a step of size 0
+    state = fit.learning_state(model, x, ids)
+    assert state.state == "not-learned" and state.evidence["p_value"] == 1.0
+    found = fit.check_learned(model, x, ids)
+    assert rules(found) == {"fitting.not-learned"}
+
+
+def test_a_flat_history_overrules_a_ranking_from_random_weights(rng):
+    x, y = separable(rng)
+    model = dense_model(hidden=16)
+    model.compile(optimizer=keras.optimizers.SGD(1e-7), loss="binary_crossentropy")
+    history = model.fit(x, y, epochs=3, batch_size=50, verbose=0)
+    assert fit.learning_state(model, x, y, history).state == "not-learned"
+    assert fit.learning_state(model, x, y, {"loss": [0.9, 0.5, 0.2]}).state != "not-learned"
+
+
+def test_regression_learned_vs_not(rng):
+    x = rng.standard_normal((300, 3))
+    y = x @ [1.0, -2.0, 0.5] + 0.1 * rng.standard_normal(300)
+    model = dense_model(activation=None, loss="mse", hidden=8)
+    model.fit(x, y, epochs=30, batch_size=30, verbose=0)
+    assert fit.learning_state(model, x, y).state == "learned"
+    assert fit.learning_state(model, x, 100 + 50 * y).state == "not-learned"
+
+
+def test_prediction_divergence_without_history(rng):
+    x = rng.standard_normal((100, 3))
+    y = x.sum(axis=1)
+    model = dense_model(activation=None, loss="mse")
+    assert fit.check_prediction_divergence(model, x, y) == []
+    kernel = model.layers[-1].kernel
+    kernel.assign(np.full(kernel.shape, 1e7))                  # exploded weights
+    found = fit.check_prediction_divergence(model, x, y)
+    assert rules(found) == {"fitting.divergence"} and found[0].evidence["ratio"] > 100
+    kernel.assign(np.full(kernel.shape, np.nan))
+    found = fit.check_prediction_divergence(model, x)
+    assert rules(found) == {"fitting.divergence"}
+    assert found[0].evidence["share_not_finite"] == 1.0
+    assert fit.learning_state(model, x, y, {"loss": [1.0, 0.5]}).state == "not-learned"
+    # Reported once: the History already shows it.
+    assert fit.check_prediction_divergence(
+        model, x, y, history={"loss": [1.0, float("nan")]}) == []

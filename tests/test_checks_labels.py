@@ -54,15 +54,34 @@ def test_minus_one_labels_are_fine_where_they_belong(activation, loss):
 
 @pytest.mark.parametrize("activation, loss, y", [
     ("sigmoid", "binary_crossentropy", np.linspace(0, 5, 20)),
-    ("sigmoid", "mse", np.linspace(0, 100, 20)),
-    ("relu", "mse", np.linspace(-3, 3, 20)),
-    ("tanh", "mae", np.linspace(-2, 2, 20)),
     (None, keras.losses.BinaryCrossentropy(from_logits=True), np.linspace(-0.5, 0.5, 20)),
+    ("sigmoid", "binary_crossentropy", np.array([0, 3] * 10)),
 ])
 def test_outside_output_range_fires(activation, loss, y):
     found = lab.check_label_values(dense_model(activation=activation, loss=loss), y)
     assert rules(found) == {"labels.outside-output-range"}
     assert found[0].evidence["min"] == pytest.approx(y.min())
+
+
+@pytest.mark.parametrize("activation, loss, y", [
+    ("sigmoid", "mse", np.linspace(0, 100, 20)),
+    ("relu", "mse", np.linspace(-3, 3, 20)),
+    ("tanh", "mae", np.linspace(-2, 2, 20)),
+    ("sigmoid", "mse", np.arange(25, 65)),               # whole-number targets, many values
+    ("sigmoid", None, np.linspace(-2, 2, 20)),           # uncompiled, non-integer targets
+])
+def test_regression_targets_belong_to_the_activation_rule(activation, loss, y):
+    """Numbers to predict out of the output's reach are the activation's fault, reported
+    once, by activation.bounded-regression-output."""
+    from helpers.checks import activation as act
+
+    model = dense_model(activation=activation, loss=loss or "mse", compile=loss is not None)
+    assert lab.check_label_values(model, y) == []
+    assert rules(act.check_regression_output(model, y)) == {
+        "activation.bounded-regression-output"}
+    report = helpers.diagnose(model, y=y)
+    assert "activation.bounded-regression-output" in report.rules
+    assert "labels.outside-output-range" not in report.rules
 
 
 @pytest.mark.parametrize("activation, loss, y", [

@@ -342,3 +342,64 @@ def test_diagnose_takes_inputs_exactly_when_keras_predict_does():
     assert _keras_takes(two, [x, x[:, :2]])
     with pytest.raises(ValueError, match=r"x\[0\] has rows of shape \(3,\)"):
         helpers.diagnose(two, [x, x[:, :2]])
+# --- did the model learn, and causes before consequences -----------------------------------
+
+OUTCOME_RULES = {"labels.inverted-predictions", "labels.permuted-classes",
+                 "thresholds.collapsed-predictions", "thresholds.no-better-than-majority",
+                 "thresholds.threshold-far-from-f1-optimal", "thresholds.poorly-calibrated"}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_untrained_model_gets_static_checks_and_a_note_but_no_outcome_causes(seed):
+    helpers.seed(seed)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((300, 3)) * [1, 1, 1]
+    y = (x[:, 0] > 0).astype(int)
+    report = helpers.diagnose(dense_model(activation="softmax"), x, y)
+    assert "activation.softmax-single-unit" in report.rules          # static checks ran
+    assert not OUTCOME_RULES & report.rules
+    assert "fitting.untrained" in report.rules and report[0].rule == "fitting.untrained"
+    assert "waits for training" in report.checks_skipped["check_inverted_predictions"]
+    # Untrained, with no data: nothing was withheld, so no note.
+    assert "fitting.untrained" not in helpers.diagnose(dense_model()).rules
+
+
+def test_not_learned_leads_and_names_what_explains_it():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 3))
+    y = (x[:, 0] > 0).astype(int)
+    model = dense_model(hidden=16)
+    model.compile(optimizer=keras.optimizers.SGD(1e-7), loss="binary_crossentropy")
+    history = model.fit(x, y, epochs=3, batch_size=50, verbose=0)
+    report = helpers.diagnose(model, x, y, history=history)
+    assert report[0].rule == "fitting.not-learned"
+    assert "fitting.learning-rate" in report[0].message
+    assert report[0].evidence["explained_by"] == ["fitting.learning-rate"]
+    assert not OUTCOME_RULES & report.rules
+    assert "not learned" in report.checks_skipped["check_against_majority"]
+
+
+def test_a_model_that_learned_still_gets_label_causes():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 3))
+    y = (x[:, 0] > 0).astype(int)
+    model = dense_model(hidden=8)
+    model.compile(optimizer=keras.optimizers.Adam(0.03), loss="binary_crossentropy")
+    model.fit(x, y, epochs=10, batch_size=30, verbose=0)
+    report = helpers.diagnose(model, x, 1 - y)
+    assert "labels.inverted-predictions" in report.rules
+    assert "fitting.not-learned" not in report.rules
+
+
+def test_consequence_follows_its_cause():
+    rng = np.random.default_rng(0)
+    model = keras.Sequential([keras.Input((8,)),
+                              keras.layers.Dense(32, activation="relu", name="hidden"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.get_layer("hidden").bias.assign(np.full(32, -100.0))
+    model.compile(optimizer=keras.optimizers.Adam(1.0), loss="binary_crossentropy")
+    report = helpers.diagnose(model, rng.standard_normal((100, 8)))
+    rules = [f.rule for f in report]
+    assert rules.index("fitting.learning-rate") + 1 == rules.index("fitting.dead-relu")
+    dead = report[rules.index("fitting.dead-relu")]
+    assert dead.follows_from == ("fitting.learning-rate",)

@@ -83,3 +83,31 @@ def test_checks_that_could_not_use_the_data_make_the_report_not_ok_and_lead_it()
     data = json.loads(r.to_json())
     assert data["ok"] is False and set(data["could_not_check"]) == {"c", "d"}
     assert "INCOMPLETE" in r._repr_html_()
+# --- causes before consequences -------------------------------------------------------------
+
+def test_consequence_comes_right_after_its_cause_and_is_capped_at_its_severity():
+    cause = finding(rule="fitting.learning-rate", severity="warning", chapter="fitting")
+    consequence = Finding("fitting.divergence", "error", "fitting", "t", "m", "f", "d",
+                          follows_from=("fitting.learning-rate",))
+    other = finding(rule="activation.softmax-single-unit")
+    r = Report([consequence, other, cause])
+    assert [f.rule for f in r] == ["activation.softmax-single-unit", "fitting.learning-rate",
+                                   "fitting.divergence"]
+    assert r[2].severity == "warning" and r[2].follows_from == ("fitting.learning-rate",)
+    assert "Follows from: fitting.learning-rate" in str(r)
+    assert "Follows from:</b> fitting.learning-rate" in r._repr_html_()
+    assert r.to_dict()["findings"][2]["follows_from"] == ["fitting.learning-rate"]
+
+
+def test_causes_not_in_the_report_are_dropped():
+    alone = Finding("fitting.divergence", "error", "fitting", "t", "m", "f", "d",
+                    follows_from=("fitting.learning-rate",))
+    r = Report([alone])
+    assert r[0].follows_from == () and r[0].severity == "error"
+    assert "Follows from" not in str(r)
+
+
+def test_not_learned_leads_the_report():
+    r = Report([finding(), finding(rule="fitting.not-learned", severity="warning",
+                                   chapter="fitting")])
+    assert r[0].rule == "fitting.not-learned" and len(r.errors) == 1

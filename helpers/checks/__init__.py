@@ -47,6 +47,7 @@ class CheckSpec:
     optional: tuple[str, ...]
     compiled: bool = False       # needs model.compile(...) (it reads the loss)
     single_output: bool = False  # handles one model output only
+    outcome: bool = False        # judges predictions against y: needs a model that learned
 
 
 RULES: dict[str, Rule] = {}
@@ -66,11 +67,15 @@ def rule(id: str, *, severity: str, title: str, detects: str, fix: str, doc: str
     return RULES[id]
 
 
-def check(*rule_ids: str, compiled: bool = False, single_output: bool = False):
+def check(*rule_ids: str, compiled: bool = False, single_output: bool = False,
+          outcome: bool = False):
     """Register a check function as the owner of ``rule_ids``.
 
     ``compiled=True``: the check reads the loss, so ``diagnose`` skips it for an
     uncompiled model. ``single_output=True``: it handles single-output models only.
+    ``outcome=True``: it blames labels or thresholds for how predictions line up with y,
+    which means something only for a model that learned from the data, so ``diagnose``
+    runs it only then (an untrained network ranks two classes backwards half the time).
     """
 
     def register(function):
@@ -85,7 +90,7 @@ def check(*rule_ids: str, compiled: bool = False, single_output: bool = False):
             (optional if p.default is not inspect.Parameter.empty else needs).append(name)
         CHECKS[function.__name__] = CheckSpec(function.__name__, function, tuple(rule_ids),
                                               tuple(needs), tuple(optional), compiled,
-                                              single_output)
+                                              single_output, outcome)
         return function
 
     return register

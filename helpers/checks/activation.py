@@ -5,13 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import _keras, _validate
-from helpers._keras import CATEGORICAL_LOSSES, SQUASHING, model_outputs
-from helpers._targets import target_kind
+from helpers._keras import (
+    ACTIVATION_RANGE,
+    CATEGORICAL_LOSSES,
+    REGRESSION_LOSSES,
+    SQUASHING,
+    model_outputs,
+)
+from helpers._targets import is_regression, target_kind
 from helpers.checks import check, rule
 
 NB_RANGE = "book/activation/01-outputs-outside-0-1.ipynb"
 NB_SOFTMAX = "book/activation/02-softmax-and-sigmoid.ipynb"
 NB_LOGITS = "book/activation/03-logits-or-classes.ipynb"
+NB_REGRESSION = "book/activation/04-regression-stuck-between-0-and-1.ipynb"
 
 SOFTMAX_SINGLE_UNIT = rule(
     "activation.softmax-single-unit", severity="error",
@@ -78,6 +85,31 @@ LOGITS_OUTPUT = rule(
         "keras.activations.sigmoid / softmax (or wrap the model with an activation layer "
         "for serving).",
     doc=NB_LOGITS,
+)
+BOUNDED_REGRESSION = rule(
+    "activation.bounded-regression-output", severity="error",
+    title="Regression targets outside the range of the output activation",
+    detects="A regression (numeric targets under a regression loss, or non-integer targets "
+            "for an uncompiled model) whose output activation can't reach the targets: "
+            "sigmoid stays in [0, 1], tanh in [-1, 1], relu and softplus above 0. The "
+            "predictions pile up at the bound and the model can't fit the rest. Class "
+            "labels outside the output's range are the labels chapter's "
+            "labels.outside-output-range.",
+    fix="Use a linear output (activation=None) for a regression; if the target must stay "
+        "in a range, scale it into that range first and undo the scaling after predict().",
+    doc=NB_REGRESSION,
+)
+UNSCALED_TARGET = rule(
+    "activation.unscaled-regression-target", severity="warning",
+    title="Regression targets on a scale the output layer starts far from",
+    detects="A regression loss (mean squared or absolute error, Huber, log-cosh) on targets "
+            "whose typical size (root mean square) is far above 1, such as prices in "
+            "dollars. A freshly initialised output layer predicts values near 0, so the first "
+            "errors and gradients are huge: with SGD the loss explodes to NaN, with Adam the "
+            "output layer needs thousands of steps to climb to the targets' scale.",
+    fix="Standardize the target with its mean and standard deviation on the training rows "
+        "and undo that after predict(), or express it in a round unit (prices in $100k).",
+    doc=NB_REGRESSION,
 )
 
 
@@ -225,3 +257,51 @@ def _take(inputs, n: int):
     if isinstance(inputs, list):
         return [v[:n] for v in inputs]
     return inputs[:n]
+
+
+#: Regression losses whose size grows with the targets' scale (not MAPE or MSLE).
+SCALED_LOSSES = REGRESSION_LOSSES - {"mean_absolute_percentage_error",
+                                     "mean_squared_logarithmic_error"}
+
+
+@check(BOUNDED_REGRESSION.id, UNSCALED_TARGET.id, single_output=True)
+def check_regression_output(model, y, *, max_scale: float = 50.0) -> list:
+    """For a regression, compare the targets ``y`` with what the output layer can reach.
+
+    A regression is numeric targets under a regression loss, or non-integer targets for an
+    uncompiled model (:func:`helpers._targets.is_regression`). Fires
+    ``activation.bounded-regression-output`` when targets fall outside the output
+    activation's range, and ``activation.unscaled-regression-target`` when the loss grows
+    with the targets' scale and their root mean square exceeds ``max_scale``. Class labels
+    are left to the labels chapter, so a target is never reported twice.
+    """
+    _validate.as_model(model)
+    labels = _validate.as_labels(y, "y")
+    if isinstance(max_scale, bool) or not isinstance(max_scale, (int, float)) or max_scale <= 0:
+        raise ValueError(f"max_scale must be a positive number, got {max_scale!r}")
+    out = _single_output(model, "model")
+    loss = out.loss.kind if out.loss is not None else None
+    if labels.dtype.kind in "USO" or not is_regression(labels, loss, out.units):
+        return []
+    values = labels.astype(float)
+    low, high = float(values.min()), float(values.max())
+    span = ACTIVATION_RANGE.get(out.activation)
+    if span is not None and out.activation != "softmax":
+        tol = 1e-6
+        outside = float(((values < span[0] - tol) | (values > span[1] + tol)).mean())
+        if outside > 0:
+            return [BOUNDED_REGRESSION.finding(
+                f"The {_where(out)} applies {out.activation}, which only produces values in "
+                f"[{span[0]:g}, {span[1]:g}], but y runs from {low:.4g} to {high:.4g}: "
+                f"{outside:.1%} of the targets are out of its reach.",
+                output=out.name, activation=out.activation, min=low, max=high,
+                low=span[0], high=span[1], share_outside=outside)]
+    scale = float(np.sqrt(np.mean(values ** 2)))
+    if loss in SCALED_LOSSES and scale > max_scale:
+        return [UNSCALED_TARGET.finding(
+            f"y has a root mean square of {scale:.4g} (mean {values.mean():.4g}, standard "
+            f"deviation {values.std():.4g}) under {out.loss.given}: the {_where(out)} starts "
+            "near 0, far from these targets.",
+            output=out.name, scale=scale, mean=float(values.mean()),
+            std=float(values.std()), max_scale=float(max_scale), loss=loss)]
+    return []

@@ -11,8 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import _datasets, _keras, _validate
-from helpers._keras import BINARY_LOSSES, REGRESSION_LOSSES, SQUASHING, model_outputs
-from helpers._targets import target_kind
+from helpers._keras import (
+    ACTIVATION_RANGE,
+    BINARY_LOSSES,
+    REGRESSION_LOSSES,
+    SQUASHING,
+    model_outputs,
+)
+from helpers._targets import is_regression, target_kind
 from helpers.checks import check, rule
 
 NB_OPPOSITE = "book/labels/01-predicts-the-opposite.ipynb"
@@ -37,7 +43,9 @@ OUTSIDE_RANGE = rule(
     detects="Targets outside the range of the output: below 0 or above 1 for a sigmoid, "
             "softmax or a cross-entropy loss, outside [-1, 1] for tanh, negative for relu or "
             "softplus. The model can't reach them, so it is trained towards the nearest bound. "
-            "A common cause is scaling the label column together with the features.",
+            "A common cause is scaling the label column together with the features. "
+            "Regression targets (numbers under a regression loss) are the activation "
+            "chapter's activation.bounded-regression-output.",
     fix="Scale only the features; keep class labels as 0/1 or class ids, and for a regression "
         "target use an output activation whose range covers it (linear if unsure).",
     doc=NB_FORMAT,
@@ -152,14 +160,6 @@ NAMES_DIFFER = rule(
     doc=NB_FOLDERS,
 )
 
-#: The values each output activation can produce (lower, upper), closed or open alike.
-ACTIVATION_RANGE = {
-    "sigmoid": (0.0, 1.0), "hard_sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0),
-    "sparse_sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "hard_tanh": (-1.0, 1.0),
-    "softsign": (-1.0, 1.0), "relu": (0.0, np.inf), "softplus": (0.0, np.inf),
-    "exponential": (0.0, np.inf), "relu6": (0.0, 6.0), "elu": (-1.0, np.inf),
-    "selu": (-1.7581, np.inf),
-}
 _TOL = 1e-6
 
 
@@ -221,6 +221,10 @@ def check_label_values(model, y) -> list:
             return []  # a regression loss on class ids: the loss chapter's rule
     else:
         return []  # hinge, poisson, custom...: we don't know what the targets should be
+    if is_regression(labels, loss, units):
+        # Numbers to predict, not labels: the activation can't reach them, and the fix is
+        # the activation's (activation.bounded-regression-output), not the labels'.
+        return []
 
     if set(distinct.tolist()) == {-1.0, 1.0} and span == (0.0, 1.0):
         share = float((values == -1).mean())
@@ -345,7 +349,7 @@ def auc_with_bound(y01: np.ndarray, score: np.ndarray, z: float) -> tuple[float,
     return auc, auc + z * float(np.sqrt(max(var, 0.0)))
 
 
-@check(INVERTED.id, PERMUTED.id, single_output=True)
+@check(INVERTED.id, PERMUTED.id, single_output=True, outcome=True)
 def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float = 0.4,
                                min_per_class: int = 10, max_rows: int = 5000) -> list:
     """Predict on ``x`` and look for predictions that match ``y`` the wrong way round.

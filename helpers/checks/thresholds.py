@@ -295,7 +295,7 @@ def _ece(y, p, bins):
 
 # ----------------------------------------------------------------------------- checks
 
-@check(NO_BETTER_THAN_MAJORITY.id, COLLAPSED.id, single_output=True)
+@check(NO_BETTER_THAN_MAJORITY.id, COLLAPSED.id, single_output=True, outcome=True)
 def check_against_majority(model, x, y, *, threshold: float = 0.5,
                            max_rows: int = 2048) -> list:
     """Compare the model's decisions on ``x`` with always predicting the majority class.
@@ -417,7 +417,7 @@ def check_imbalance_metrics(model, y, *, imbalance_ratio: float = 9.0) -> list:
         metrics=[name for name, _ in metrics])]
 
 
-@check(THRESHOLD_NOT_F1.id, single_output=True)
+@check(THRESHOLD_NOT_F1.id, single_output=True, outcome=True)
 def check_threshold(model, x, y, *, threshold: float = 0.5, max_gap: float = 0.05,
                     min_positives: int = 30, max_rows: int = 2048) -> list:
     """Is ``threshold`` far from the F1-optimal threshold on these (validation) rows?
@@ -455,7 +455,7 @@ def check_threshold(model, x, y, *, threshold: float = 0.5, max_gap: float = 0.0
         best_f1=best_f1, rows=pred.rows, positives=positives)]
 
 
-@check(POORLY_CALIBRATED.id, single_output=True)
+@check(POORLY_CALIBRATED.id, single_output=True, outcome=True)
 def check_calibration(model, x, y, *, max_ece: float = 0.05, bins: int = 10,
                       min_rows: int = 200, max_rows: int = 2048) -> list:
     """Expected calibration error of the predicted probabilities on ``x``.
