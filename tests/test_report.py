@@ -85,7 +85,7 @@ def test_checks_that_could_not_use_the_data_make_the_report_not_ok_and_lead_it()
     assert "INCOMPLETE" in r._repr_html_()
 # --- causes before consequences -------------------------------------------------------------
 
-def test_consequence_comes_right_after_its_cause_and_is_capped_at_its_severity():
+def test_consequence_comes_right_after_its_cause_which_is_raised_to_its_severity():
     cause = finding(rule="fitting.learning-rate", severity="warning", chapter="fitting")
     consequence = Finding("fitting.divergence", "error", "fitting", "t", "m", "f", "d",
                           follows_from=("fitting.learning-rate",))
@@ -93,7 +93,10 @@ def test_consequence_comes_right_after_its_cause_and_is_capped_at_its_severity()
     r = Report([consequence, other, cause])
     assert [f.rule for f in r] == ["activation.softmax-single-unit", "fitting.learning-rate",
                                    "fitting.divergence"]
-    assert r[2].severity == "warning" and r[2].follows_from == ("fitting.learning-rate",)
+    # The cause is what to fix, so it is never out-ranked: a warning that leads to an error
+    # is reported as an error, and the error stays an error (the CLI exits 1).
+    assert r[1].severity == "error" and r.errors[-1].rule == "fitting.divergence"
+    assert r[2].severity == "error" and r[2].follows_from == ("fitting.learning-rate",)
     assert "Follows from: fitting.learning-rate" in str(r)
     assert "Follows from:</b> fitting.learning-rate" in r._repr_html_()
     assert r.to_dict()["findings"][2]["follows_from"] == ["fitting.learning-rate"]

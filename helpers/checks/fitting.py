@@ -975,7 +975,8 @@ def check_prediction_divergence(model, x, y=None, history=None, *, explode: floa
     if history is not None and check_training_stability(history):
         return []
     inputs, n = _validate.as_inputs(x, "x", model)
-    labels = None if y is None else _validate.as_labels(y, "y")
+    # Several outputs: the NaN test only (a list of targets has no one mean and spread).
+    labels = None if y is None or len(model.outputs or ()) != 1 else _validate.as_labels(y, "y")
     if labels is not None:
         _validate.same_length(x=n, y=len(labels))
     if n > max_rows:
