@@ -19,6 +19,7 @@ from helpers._display import plain_numpy_scalars  # noqa: E402
 plain_numpy_scalars()
 
 from helpers import checks, data, plots  # noqa: E402
+from helpers import sweep  # noqa: E402
 from helpers._seed import seed  # noqa: E402
 from helpers.callback import DiagnoseCallback  # noqa: E402
 from helpers.checks import RULES, Rule  # noqa: E402
@@ -27,4 +28,4 @@ from helpers.report import Finding, Report  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["seed", "diagnose", "DiagnoseCallback", "Finding", "Report", "Rule", "RULES",
-           "checks", "data", "plots"]
+           "checks", "data", "plots", "sweep"]
