@@ -18,6 +18,7 @@ from helpers.checks import check, rule
 NB_OPPOSITE = "book/labels/01-predicts-the-opposite.ipynb"
 NB_FORMAT = "book/labels/02-labels-in-the-wrong-format.ipynb"
 NB_ROWS = "book/labels/03-right-labels-wrong-rows.ipynb"
+NB_RANGE = "book/labels/04-targets-outside-the-output-range.ipynb"
 
 MINUS_ONE = rule(
     "labels.minus-one-labels", severity="error",
@@ -38,7 +39,7 @@ OUTSIDE_RANGE = rule(
             "A common cause is scaling the label column together with the features.",
     fix="Scale only the features; keep class labels as 0/1 or class ids, and for a regression "
         "target use an output activation whose range covers it (linear if unsure).",
-    doc=NB_FORMAT,
+    doc=NB_RANGE,
 )
 CLASS_IDS = rule(
     "labels.class-ids-out-of-range", severity="error",
