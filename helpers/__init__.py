@@ -18,8 +18,7 @@ from helpers._display import plain_numpy_scalars  # noqa: E402
 
 plain_numpy_scalars()
 
-from helpers import checks, data, plots  # noqa: E402
-from helpers import sweep  # noqa: E402
+from helpers import checks, data, plots, sweep  # noqa: E402
 from helpers._seed import seed  # noqa: E402
 from helpers.callback import DiagnoseCallback  # noqa: E402
 from helpers.checks import RULES, Rule  # noqa: E402
