@@ -23,7 +23,7 @@ NB_TOO_BIG = "book/fitting/02-too-big-for-the-data.ipynb"
 NB_OPTIMIZER = "book/fitting/03-does-the-optimizer-matter.ipynb"
 NB_SIGMOID = "book/fitting/04-deep-sigmoid-stops-learning.ipynb"
 NB_UNSEEN = "book/fitting/05-data-the-model-never-saw.ipynb"
-NB_BOUNCES = "book/fitting/06-loss-bounces-units-die.ipynb"
+NB_BOUNCES = "book/fitting/14-loss-bounces-units-die.ipynb"
 
 STILL_IMPROVING = rule(
     "fitting.still-improving", severity="warning",
