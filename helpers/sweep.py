@@ -41,8 +41,15 @@ def dense_stack(n_models: int, n_features: int, hidden: Sequence[int] = (32,), *
 
     Each network is ``n_features`` inputs, the ``hidden`` layers (``activation``, each
     followed by ``Dropout(dropout)`` when it is positive, and with ``L2(l2)`` on every
-    kernel when it is positive), then ``outputs`` units with ``output_activation``.
-    The model maps ``(rows, n_models, n_features)`` to ``(rows, n_models, outputs)``.
+    kernel when it is positive), then ``outputs`` units with ``output_activation``: one
+    activation for every network (None: linear), or a list of ``n_models``, one per
+    network, to compare output layers side by side. The model maps
+    ``(rows, n_models, n_features)`` to ``(rows, n_models, outputs)``.
+
+    With a list, a ``sigmoid`` network hands the loss its probability, not its logit, so
+    ``binary_crossentropy`` clips it into [1e-7, 1 - 1e-7] as it does any output it can't
+    trace back to a logit; a network trained alone (or a stack with one ``"sigmoid"`` for
+    all) differs from it only on outputs saturated beyond that.
     """
     import keras
 
