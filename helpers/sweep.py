@@ -19,6 +19,7 @@ like ``keras.layers.Dense``'s (Glorot uniform, zero bias), counted per network.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,14 +35,21 @@ def _positive_int(value, name: str) -> int:
 
 def dense_stack(n_models: int, n_features: int, hidden: Sequence[int] = (32,), *,
                 activation: str = "relu", outputs: int = 1,
-                output_activation: str | None = None, dropout: float = 0.0,
-                l2: float = 0.0):
+                output_activation: str | Sequence[str | None] | None = None,
+                dropout: float = 0.0, l2: float = 0.0):
     """``n_models`` independent dense networks as one Keras model.
 
     Each network is ``n_features`` inputs, the ``hidden`` layers (``activation``, each
     followed by ``Dropout(dropout)`` when it is positive, and with ``L2(l2)`` on every
-    kernel when it is positive), then ``outputs`` units with ``output_activation``.
-    The model maps ``(rows, n_models, n_features)`` to ``(rows, n_models, outputs)``.
+    kernel when it is positive), then ``outputs`` units with ``output_activation``: one
+    activation for every network (None: linear), or a list of ``n_models``, one per
+    network, to compare output layers side by side. The model maps
+    ``(rows, n_models, n_features)`` to ``(rows, n_models, outputs)``.
+
+    With a list, a ``sigmoid`` network hands the loss its probability, not its logit, so
+    ``binary_crossentropy`` clips it into [1e-7, 1 - 1e-7] as it does any output it can't
+    trace back to a logit; a network trained alone (or a stack with one ``"sigmoid"`` for
+    all) differs from it only on outputs saturated beyond that.
     """
     import keras
 
@@ -53,6 +61,12 @@ def dense_stack(n_models: int, n_features: int, hidden: Sequence[int] = (32,), *
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     if not float(l2) >= 0.0:
         raise ValueError(f"l2 must be non-negative, got {l2!r}")
+    per_network = not (output_activation is None or isinstance(output_activation, str))
+    if per_network:
+        output_activation = list(output_activation)
+        if len(output_activation) != n_models:
+            raise ValueError(f"output_activation must be one activation or a list of "
+                             f"n_models={n_models}, got a list of {len(output_activation)}")
 
     x = keras.Input(shape=(n_models, n_features))
     h, fan_in = x, n_features
@@ -61,22 +75,43 @@ def dense_stack(n_models: int, n_features: int, hidden: Sequence[int] = (32,), *
         limit = float(np.sqrt(6.0 / (fan_in + units)))  # Glorot uniform of one network
         h = keras.layers.EinsumDense(
             "bmi,miu->bmu", output_shape=(n_models, units), bias_axes="mu",
-            activation=output_activation if last else activation,
+            activation=(None if per_network else output_activation) if last else activation,
             kernel_initializer=keras.initializers.RandomUniform(-limit, limit),
             kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
         )(h)
         if not last and dropout:
             h = keras.layers.Dropout(dropout)(h)
         fan_in = units
+    if per_network:
+        h = _per_network_activation(h, output_activation)
     return keras.Model(x, h)
 
 
-def per_model(loss):
+def _per_network_activation(z, names):
+    """Activation ``names[k]`` on network ``k`` of ``z`` ``(rows, n_models, outputs)``.
+
+    Each activation sees only its own networks (gathered, then put back in order), so a
+    network's output and gradient are exactly those of its activation alone.
+    """
+    import keras
+
+    groups: dict = {}
+    for slot, name in enumerate(names):
+        groups.setdefault(name, []).append(slot)
+    parts = [keras.layers.Activation(name)(keras.ops.take(z, slots, axis=1))
+             for name, slots in groups.items()]
+    order = [slot for slots in groups.values() for slot in slots]
+    return keras.ops.take(keras.ops.concatenate(parts, axis=1), np.argsort(order), axis=1)
+
+
+def per_model(loss, **options):
     """A Keras loss for a stack: ``loss`` for each network, summed over the networks.
 
     ``loss`` is a name or function of Keras' functional losses
     (``"binary_crossentropy"``, ``"mse"``, ``"categorical_crossentropy"``, ...); it is
-    applied to the last axis, which leaves one value per row and network.
+    applied to the last axis, which leaves one value per row and network. ``options``
+    are its keyword arguments, such as ``from_logits=True`` for networks with a linear
+    output.
     """
     import keras
 
@@ -87,9 +122,14 @@ def per_model(loss):
         raise TypeError("loss must be a functional loss such as 'binary_crossentropy', not "
                         f"a Loss object ({type(fn).__name__}), whose reduction would mix "
                         "the networks")
+    try:
+        inspect.signature(fn).bind(None, None, **options)
+    except TypeError as error:
+        raise TypeError(f"options must be keyword arguments of {getattr(fn, '__name__', fn)},"
+                        f" got {sorted(options)} ({error})") from None
 
     def summed(y_true, y_pred):
-        return keras.ops.sum(fn(y_true, y_pred), axis=-1)
+        return keras.ops.sum(fn(y_true, y_pred, **options), axis=-1)
 
     summed.__name__ = f"per_model_{getattr(fn, '__name__', 'loss')}"
     return summed

@@ -26,6 +26,7 @@ NB_OPTIMIZER = "book/fitting/03-does-the-optimizer-matter.ipynb"
 NB_SIGMOID = "book/fitting/04-deep-sigmoid-stops-learning.ipynb"
 NB_UNSEEN = "book/fitting/05-data-the-model-never-saw.ipynb"
 NB_PIPELINE = "book/fitting/13-tf-data-order.ipynb"
+NB_BOUNCES = "book/fitting/14-loss-bounces-units-die.ipynb"
 
 STILL_IMPROVING = rule(
     "fitting.still-improving", severity="warning",
@@ -77,7 +78,7 @@ OSCILLATION = rule(
             "next repeatedly. Healthy training falls almost every epoch; a loss that bounces "
             "means the steps overshoot (learning rate too high for the batch size).",
     fix="Lower the learning rate (or use a schedule that decays it), or use larger batches.",
-    doc=NB_OPTIMIZER,
+    doc=NB_BOUNCES,
 )
 VANISHING = rule(
     "fitting.vanishing-gradients", severity="warning",
@@ -99,7 +100,7 @@ EXPLODING = rule(
             "produce NaN.",
     fix="Scale the inputs, use the default Glorot/He initializers, add BatchNormalization, "
         "or clip gradients (clipnorm=1.0).",
-    doc=NB_SIGMOID,
+    doc=NB_BOUNCES,
 )
 DEAD_RELU = rule(
     "fitting.dead-relu", severity="warning",
@@ -108,7 +109,7 @@ DEAD_RELU = rule(
             "the batch. A dead unit gets no gradient and never recovers; it is usually "
             "killed by a learning rate that is too high.",
     fix="Lower the learning rate, use He initialization, or use leaky_relu / gelu.",
-    doc=NB_OPTIMIZER,
+    doc=NB_BOUNCES,
 )
 LEARNING_RATE = rule(
     "fitting.learning-rate", severity="warning",

@@ -26,6 +26,7 @@ NB_FORMAT = "book/labels/02-labels-in-the-wrong-format.ipynb"
 NB_ROWS = "book/labels/03-right-labels-wrong-rows.ipynb"
 NB_EVAL_ORDER = "book/labels/05-evaluation-data-shuffled.ipynb"
 NB_FOLDERS = "book/labels/06-class-folders-out-of-order.ipynb"
+NB_RANGE = "book/labels/04-targets-outside-the-output-range.ipynb"
 
 MINUS_ONE = rule(
     "labels.minus-one-labels", severity="error",
@@ -48,7 +49,7 @@ OUTSIDE_RANGE = rule(
             "chapter's activation.bounded-regression-output.",
     fix="Scale only the features; keep class labels as 0/1 or class ids, and for a regression "
         "target use an output activation whose range covers it (linear if unsure).",
-    doc=NB_FORMAT,
+    doc=NB_RANGE,
 )
 CLASS_IDS = rule(
     "labels.class-ids-out-of-range", severity="error",
