@@ -427,3 +427,56 @@ def test_diagnose_runs_the_fitting_checks(xy):
     good = {"loss": [0.6, 0.4, 0.3, 0.29, 0.288], "accuracy": [0.7, 0.85, 0.9, 0.9, 0.9]}
     report = helpers.diagnose(fixed, x, y, history=good)
     assert not any(r.startswith("fitting.") for r in report.rules), report
+
+
+# --- validation_split on class-sorted rows -------------------------------------------------
+
+def val_history(n=5):
+    return {"loss": curve(1.0, 0.2, n), "accuracy": curve(0.5, 0.95, n),
+            "val_loss": curve(3.0, 6.0, n), "val_accuracy": [0.0] * n}
+
+
+def test_validation_split_fires_on_class_sorted_labels_and_names_the_class():
+    y = np.repeat(np.arange(5), 40)
+    found = fit.check_validation_split(val_history(), y)
+    assert rules(found) == {"fitting.validation-split-sorted"}
+    assert found[0].evidence["last_class"] == 4 and found[0].evidence["run"] == 40
+    names = np.repeat(["cat", "dog"], 50)
+    one_hot = keras.utils.to_categorical(y)
+    assert fit.check_validation_split(val_history(), names)[0].evidence["last_class"] == "dog"
+    assert rules(fit.check_validation_split(FakeHistory(val_history()), one_hot))
+
+
+def test_validation_split_silent_on_shuffled_labels_or_without_validation_metrics():
+    y = np.repeat(np.arange(5), 40)
+    for seed in range(20):
+        shuffled = np.random.default_rng(seed).permutation(y)
+        assert not fit.check_validation_split(val_history(), shuffled)
+    assert not fit.check_validation_split({"loss": [1.0, 0.5]}, y)
+    assert not fit.check_validation_split(val_history(), np.linspace(0, 1, 200))  # regression
+    assert not fit.check_validation_split(val_history(), np.zeros(200))           # one class
+
+
+def test_validation_split_rejects_bad_input_and_leaves_it_alone():
+    y = np.repeat(np.arange(3), 30)
+    h = val_history()
+    before = copy.deepcopy(h), y.copy()
+    fit.check_validation_split(h, y)
+    assert h == before[0] and np.array_equal(y, before[1])
+    with pytest.raises(TypeError, match="history"):
+        fit.check_validation_split([1, 2], y)
+    with pytest.raises(ValueError, match="y"):
+        fit.check_validation_split(h, np.array([0.0, np.nan]))
+    with pytest.raises(ValueError, match="min_share"):
+        fit.check_validation_split(h, y, min_share=2)
+
+
+def test_diagnose_reports_validation_split_on_sorted_labels(xy):
+    x, _ = xy
+    y = np.repeat([0, 1], len(x) // 2)
+    model = dense_model(n_features=8)
+    assert "fitting.validation-split-sorted" in helpers.diagnose(
+        model, x, y, history=val_history()).rules
+    shuffled = np.random.default_rng(0).permutation(y)
+    assert "fitting.validation-split-sorted" not in helpers.diagnose(
+        model, x, shuffled, history=val_history()).rules

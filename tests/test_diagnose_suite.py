@@ -628,6 +628,20 @@ def _():
             setup(fixed, ds.x_train, ds.y_train, ds.x_test, history))
 
 
+
+@case("fitting-validation-split-on-class-sorted-rows", "fitting.validation-split-sorted")
+def _():
+    ds = multiclass()
+    order = np.argsort(ds.y_train, kind="stable")      # one file per class, concatenated
+    x_sorted, y_sorted = ds.x_train[order], ds.y_train[order]
+    mixed = np.random.default_rng(0).permutation(len(order))
+
+    def build(x, y):
+        model = mlp(4, 3, "softmax", "sparse_categorical_crossentropy")
+        return setup(model, x, y, ds.x_test, train(model, x, y, validation_split=0.2))
+
+    return build(x_sorted, y_sorted), build(x_sorted[mixed], y_sorted[mixed])
+
 # --- labels ------------------------------------------------------------------------------
 
 @case("labels-minus-one-svm-labels", "labels.minus-one-labels")
