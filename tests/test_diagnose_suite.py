@@ -642,6 +642,42 @@ def _():
 
     return build(x_sorted, y_sorted), build(x_sorted[mixed], y_sorted[mixed])
 
+
+@case("fitting-batchnorm-input-layer-too-few-steps", "fitting.batchnorm-statistics")
+def _():
+    x, y, x_new, _ = cancer_frame()           # raw features, some in the hundreds
+
+    def build(momentum, epochs, batch_size):
+        model = keras.Sequential([keras.Input((30,)),
+                                  keras.layers.BatchNormalization(momentum=momentum),
+                                  keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy",
+                      metrics=["accuracy"])
+        return setup(model, x, y, x_new, train(model, x, y, epochs=epochs,
+                                               batch_size=batch_size))
+
+    # 25 steps moving 1% of the way per step, against 100 steps moving 10%: features with
+    # variances near 1e-4 need the moving variance to forget its starting 1 almost entirely.
+    return build(0.99, 5, 80), build(0.9, 10, 40)
+
+
+@case("fitting-training-mode-dropout-built-in", "fitting.training-mode-inference")
+def _():
+    ds = binary()
+
+    def build(training):
+        inputs = keras.Input((4,))
+        h = keras.layers.Dense(32, activation="relu")(inputs)
+        h = keras.layers.Dropout(0.5)(h, training=training)  # copied from an MC-dropout demo
+        model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
+                      metrics=["accuracy"])
+        return setup(model, ds.x_train, ds.y_train, ds.x_test,
+                     train(model, ds.x_train, ds.y_train))
+
+    return build(True), build(None)
+
 # --- labels ------------------------------------------------------------------------------
 
 @case("labels-minus-one-svm-labels", "labels.minus-one-labels")
