@@ -512,6 +512,26 @@ def _():
             setup(model, x, y, imputed.tolist(), history))
 
 
+
+@case("preprocessing-split-duplicates-oversampled-before-split",
+      "preprocessing.split-duplicates")
+def _():
+    from imblearn.over_sampling import RandomOverSampler
+    from sklearn.model_selection import train_test_split
+
+    ds = binary(n=600, separation=2.0, positive_fraction=0.1)
+
+    def build(x_fit, y_fit, x_held):
+        model = mlp(4, 1, "sigmoid", "binary_crossentropy")
+        return setup(model, x_fit, y_fit, x_held, train(model, x_fit, y_fit, epochs=5))
+
+    x_over, y_over = RandomOverSampler(random_state=0).fit_resample(ds.x_train, ds.y_train)
+    x_a, x_b, y_a, _ = train_test_split(x_over, y_over, test_size=0.25, random_state=0)
+    x_c, x_d, y_c, _ = train_test_split(ds.x_train, ds.y_train, test_size=0.25,
+                                        random_state=0)
+    x_c, y_c = RandomOverSampler(random_state=0).fit_resample(x_c, y_c)
+    return build(x_a, y_a, x_b), build(x_c, y_c, x_d)
+
 # --- fitting -----------------------------------------------------------------------------
 
 def curves(n, val_min_epoch=None):
