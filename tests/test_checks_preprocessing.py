@@ -408,3 +408,48 @@ def test_split_leakage_rejects_bad_input_and_changes_nothing(rng):
     pp.check_split_leakage(x, test, groups=np.arange(30), groups_serve=np.arange(10))
     np.testing.assert_array_equal(x, before[0])
     np.testing.assert_array_equal(test, before[1])
+
+
+# --- image preprocessing beyond /255 --------------------------------------------------------
+
+def rescaling_cnn(nested=False):
+    inner = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 127.5, offset=-1),
+                              keras.layers.Conv2D(4, 3), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    if not nested:
+        return inner
+    return keras.Sequential([keras.Input((8, 8, 3)), inner])
+
+
+def coloured(rng, n=64):
+    ink = rng.random((n, 8, 8, 1))
+    return np.round(ink * [230.0, 140.0, 40.0] + (1 - ink) * [30.0, 60.0, 150.0])
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_rescaled_twice_fires_on_prescaled_inputs_and_not_on_raw_pixels(rng, nested):
+    raw = coloured(rng)
+    model = rescaling_cnn(nested)
+    for prescaled in (raw / 255, raw / 127.5 - 1):
+        found = pp.check_rescaled_twice(model, prescaled)
+        assert [f.rule for f in found] == ["preprocessing.rescaled-twice"]
+        assert abs(found[0].evidence["scale"] - 1 / 127.5) < 1e-9
+    assert not pp.check_rescaled_twice(model, raw)
+    assert not pp.check_rescaled_twice(dense_model(3), rng.random((10, 3)))   # no Rescaling
+
+
+def test_channels_swapped_fires_on_bgr_and_not_on_rgb_or_other_data(rng):
+    rgb, more_rgb = coloured(rng), coloured(rng)
+    found = pp.check_channels_swapped(rgb, more_rgb[..., ::-1])
+    assert [f.rule for f in found] == ["preprocessing.channels-swapped"]
+    assert found[0].evidence["gap_reversed"] < 0.25 * found[0].evidence["gap"]
+    assert not pp.check_channels_swapped(rgb, more_rgb)
+    assert not pp.check_channels_swapped(rgb, more_rgb / 255)               # scale, not order
+    assert not pp.check_channels_swapped(rng.random((30, 5)), rng.random((30, 5)))  # tabular
+    grey = np.repeat(coloured(rng)[..., :1], 3, axis=-1)
+    assert not pp.check_channels_swapped(grey, grey[..., ::-1])             # equal channels
+    before = rgb.copy()
+    pp.check_channels_swapped(rgb, more_rgb)
+    np.testing.assert_array_equal(rgb, before)
+    with pytest.raises(TypeError, match="x_serve"):
+        pp.check_channels_swapped(rgb, None)

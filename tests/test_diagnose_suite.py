@@ -532,6 +532,48 @@ def _():
     x_c, y_c = RandomOverSampler(random_state=0).fit_resample(x_c, y_c)
     return build(x_a, y_a, x_b), build(x_c, y_c, x_d)
 
+
+def coloured_digits():
+    """images() coloured orange on blue, as 0..255 RGB, with a little sensor noise (a
+    background pixel that is exactly constant in training trips the serving-skew check)."""
+    x, y, x_new, y_new = images()
+    rng = np.random.default_rng(0)
+    stroke, ground = np.array([230.0, 140.0, 40.0]), np.array([30.0, 60.0, 150.0])
+
+    def colour(ink):
+        rgb = ink * stroke + (1 - ink) * ground
+        return np.clip(np.round(rgb + rng.normal(0, 4, rgb.shape)), 0, 255)
+
+    return colour(x / 255), y, colour(x_new / 255), y_new
+
+
+@case("preprocessing-rescaled-twice-rescaling-inside", "preprocessing.rescaled-twice")
+def _():
+    x, y, x_new, _ = coloured_digits()
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Conv2D(8, 3, activation="relu"),
+                              keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = train(model, x, y, epochs=5)
+    # The reader's pipeline divides by 255 as well, before the model:
+    return setup(model, x / 255, y, x_new / 255), setup(model, x, y, x_new, history)
+
+
+@case("preprocessing-channels-swapped-bgr-serving", "preprocessing.channels-swapped")
+def _():
+    x, y, x_new, _ = coloured_digits()
+    model = keras.Sequential([keras.Input((8, 8, 3)),
+                              keras.layers.Conv2D(8, 3, activation="relu"),
+                              keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = train(model, x / 255, y, epochs=5)
+    return (setup(model, x / 255, y, x_new[..., ::-1] / 255, history),     # read with OpenCV
+            setup(model, x / 255, y, x_new / 255, history))
+
 # --- fitting -----------------------------------------------------------------------------
 
 def curves(n, val_min_epoch=None):
