@@ -735,7 +735,7 @@ def check_column_mismatch(x, x_serve) -> list:
 # Leakage across the split: the same rows, groups or times on both sides
 # ---------------------------------------------------------------------------------------
 
-NB_LEAKAGE = "book/preprocessing/09-leakage-through-the-split.ipynb"
+NB_LEAKAGE = "book/preprocessing/08-leakage-through-the-split.ipynb"
 
 SPLIT_DUPLICATES = rule(
     "preprocessing.split-duplicates", severity="warning",
@@ -863,7 +863,7 @@ def check_split_leakage(x, x_serve, *, groups=None, groups_serve=None, times=Non
 # Image preprocessing beyond /255: rescaled twice, channels swapped
 # ---------------------------------------------------------------------------------------
 
-NB_IMAGES = "book/preprocessing/08-image-preprocessing-beyond-255.ipynb"
+NB_IMAGES = "book/preprocessing/07-image-preprocessing-beyond-255.ipynb"
 
 RESCALED_TWICE = rule(
     "preprocessing.rescaled-twice", severity="error",
