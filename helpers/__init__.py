@@ -25,8 +25,9 @@ from helpers._seed import seed  # noqa: E402
 from helpers.callback import DiagnoseCallback  # noqa: E402
 from helpers.checks import RULES, Rule  # noqa: E402
 from helpers.diagnose import diagnose  # noqa: E402
+from helpers.preflight import preflight  # noqa: E402
 from helpers.report import Finding, Report  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["seed", "diagnose", "DiagnoseCallback", "Finding", "Report", "Rule", "RULES",
-           "checks", "data", "plots", "sweep"]
+           "checks", "data", "plots", "preflight", "sweep"]

@@ -576,3 +576,118 @@ def test_prediction_divergence_without_history(rng):
     # Reported once: the History already shows it.
     assert fit.check_prediction_divergence(
         model, x, y, history={"loss": [1.0, float("nan")]}) == []
+# --- validation_split on class-sorted rows -------------------------------------------------
+
+def val_history(n=5):
+    return {"loss": curve(1.0, 0.2, n), "accuracy": curve(0.5, 0.95, n),
+            "val_loss": curve(3.0, 6.0, n), "val_accuracy": [0.0] * n}
+
+
+def test_validation_split_fires_on_class_sorted_labels_and_names_the_class():
+    y = np.repeat(np.arange(5), 40)
+    found = fit.check_validation_split(val_history(), y)
+    assert rules(found) == {"fitting.validation-split-sorted"}
+    assert found[0].evidence["last_class"] == 4 and found[0].evidence["run"] == 40
+    names = np.repeat(["cat", "dog"], 50)
+    one_hot = keras.utils.to_categorical(y)
+    assert fit.check_validation_split(val_history(), names)[0].evidence["last_class"] == "dog"
+    assert rules(fit.check_validation_split(FakeHistory(val_history()), one_hot))
+
+
+def test_validation_split_silent_on_shuffled_labels_or_without_validation_metrics():
+    y = np.repeat(np.arange(5), 40)
+    for seed in range(20):
+        shuffled = np.random.default_rng(seed).permutation(y)
+        assert not fit.check_validation_split(val_history(), shuffled)
+    assert not fit.check_validation_split({"loss": [1.0, 0.5]}, y)
+    assert not fit.check_validation_split(val_history(), np.linspace(0, 1, 200))  # regression
+    assert not fit.check_validation_split(val_history(), np.zeros(200))           # one class
+
+
+def test_validation_split_rejects_bad_input_and_leaves_it_alone():
+    y = np.repeat(np.arange(3), 30)
+    h = val_history()
+    before = copy.deepcopy(h), y.copy()
+    fit.check_validation_split(h, y)
+    assert h == before[0] and np.array_equal(y, before[1])
+    with pytest.raises(TypeError, match="history"):
+        fit.check_validation_split([1, 2], y)
+    with pytest.raises(ValueError, match="y"):
+        fit.check_validation_split(h, np.array([0.0, np.nan]))
+    with pytest.raises(ValueError, match="min_share"):
+        fit.check_validation_split(h, y, min_share=2)
+
+
+def test_diagnose_reports_validation_split_on_sorted_labels(xy):
+    x, _ = xy
+    y = np.repeat([0, 1], len(x) // 2)
+    model = dense_model(n_features=8)
+    assert "fitting.validation-split-sorted" in helpers.diagnose(
+        model, x, y, history=val_history()).rules
+    shuffled = np.random.default_rng(0).permutation(y)
+    assert "fitting.validation-split-sorted" not in helpers.diagnose(
+        model, x, shuffled, history=val_history()).rules
+
+
+# --- training and inference mode ----------------------------------------------------------
+
+def bn_model(momentum=0.99, first=True, dropout_training=None):
+    helpers.seed(0)
+    inputs = keras.Input((8,))
+    h = keras.layers.BatchNormalization(momentum=momentum)(inputs) if first else inputs
+    h = keras.layers.Dense(16, activation="relu")(h)
+    h = keras.layers.Dropout(0.5)(h, training=dropout_training)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
+    return model
+
+
+def test_inference_mode_fires_on_training_true_predictions_and_not_on_predict(xy):
+    x, y = xy
+    model = bn_model()
+    model.fit(x, y, epochs=2, batch_size=32, verbose=0)
+    found = fit.check_inference_mode(model, x, predict=lambda v: model(v, training=True))
+    assert rules(found) == {"fitting.training-mode-inference"}
+    assert found[0].evidence["source"] == "predict"
+    assert not fit.check_inference_mode(model, x, predict=lambda v: model.predict(v, verbose=0))
+    assert not fit.check_inference_mode(model, x)
+
+
+def test_inference_mode_fires_on_dropout_built_with_training_true(xy):
+    x, _ = xy
+    found = fit.check_inference_mode(bn_model(first=False, dropout_training=True), x)
+    assert rules(found) == {"fitting.training-mode-inference"}
+    assert found[0].evidence["between_calls"] > 0
+    assert not fit.check_inference_mode(bn_model(first=False), x)
+
+
+def test_inference_mode_rejects_bad_input(xy):
+    x, _ = xy
+    with pytest.raises(TypeError, match="predict"):
+        fit.check_inference_mode(bn_model(), x, predict="model.predict")
+    with pytest.raises(ValueError, match="x has rows"):
+        fit.check_inference_mode(bn_model(), x[:, :3])
+
+
+def test_batchnorm_statistics_fire_after_too_few_steps_and_not_after_enough(rng):
+    x = rng.normal(300, 40, (256, 8))       # raw features, far from mean 0 and variance 1
+    y = (x[:, 0] > 300).astype(int)
+    few = bn_model(momentum=0.99)
+    few.fit(x, y, epochs=2, batch_size=64, verbose=0)       # 8 steps
+    found = fit.check_batchnorm_statistics(few, x)
+    assert rules(found) == {"fitting.batchnorm-statistics"}
+    assert found[0].evidence["variance_ratio"] < 0.25   # moved 8% of the way from 1
+    enough = bn_model(momentum=0.9)
+    enough.fit(x, y, epochs=8, batch_size=32, verbose=0)    # 64 steps at momentum 0.9
+    assert not fit.check_batchnorm_statistics(enough, x)
+    x_before = x.copy()
+    fit.check_batchnorm_statistics(few, x)
+    assert np.array_equal(x, x_before)
+
+
+def test_batchnorm_statistics_skip_untrained_models_and_models_without_batchnorm(rng):
+    x = rng.normal(300, 40, (64, 8))
+    assert not fit.check_batchnorm_statistics(bn_model(), x)              # never trained
+    assert not fit.check_batchnorm_statistics(bn_model(first=False), x)   # no BatchNorm
+    with pytest.raises(ValueError, match="max_ratio"):
+        fit.check_batchnorm_statistics(bn_model(), x, max_ratio=1)

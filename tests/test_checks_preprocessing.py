@@ -357,3 +357,99 @@ def test_unscaled_skips_string_inputs_of_multi_input_models():
     plain = keras.Model(plain_in, keras.layers.Dense(1)(plain_in["income"]))
     found = pp.check_unscaled_inputs(plain, x)
     assert [f.rule for f in found] == [UNSCALED] and "'income'" in found[0].message
+
+
+# --- leakage across the split -------------------------------------------------------------
+
+def rows_of(findings):
+    return {f.rule for f in findings}
+
+
+def test_split_duplicates_fire_on_copies_and_not_on_fresh_rows(rng):
+    x = rng.normal(size=(200, 5))
+    test = np.vstack([x[:10], rng.normal(size=(40, 5))])      # 10 copied rows of 50
+    found = pp.check_split_leakage(x, test)
+    assert rows_of(found) == {"preprocessing.split-duplicates"}
+    assert found[0].evidence["copies"] == 10
+    assert not pp.check_split_leakage(x, rng.normal(size=(50, 5)))
+
+
+def test_split_duplicates_silent_on_integer_data_where_equal_rows_are_expected(rng):
+    one_hot = np.eye(4)[rng.integers(0, 4, 200)]
+    assert not pp.check_split_leakage(one_hot, one_hot[:50])
+
+
+def test_split_groups_and_time(rng):
+    x, test = rng.normal(size=(100, 3)), rng.normal(size=(40, 3))
+    groups, shared = np.repeat(np.arange(20), 5), np.repeat([3, 50, 51, 52], 10)
+    found = pp.check_split_leakage(x, test, groups=groups, groups_serve=shared)
+    assert rows_of(found) == {"preprocessing.split-groups"}
+    assert found[0].evidence["shared_groups"] == 1
+    assert not pp.check_split_leakage(x, test, groups=groups, groups_serve=shared + 100)
+    times = np.arange(100)
+    assert rows_of(pp.check_split_leakage(x, test, times=times, times_serve=rng.integers(
+        0, 140, 40))) == {"preprocessing.split-time"}
+    assert not pp.check_split_leakage(x, test, times=times, times_serve=np.arange(100, 140))
+    dates = pd.date_range("2024-01-01", periods=100).to_numpy()
+    later = pd.date_range("2024-05-01", periods=40).to_numpy()
+    assert not pp.check_split_leakage(x, test, times=dates, times_serve=later)
+    assert pp.check_split_leakage(x, test, times=dates, times_serve=dates[:40])
+
+
+def test_split_leakage_rejects_bad_input_and_changes_nothing(rng):
+    x, test = rng.normal(size=(30, 3)), rng.normal(size=(10, 3))
+    with pytest.raises(ValueError, match="groups_serve"):
+        pp.check_split_leakage(x, test, groups=np.arange(30))
+    with pytest.raises(ValueError, match="groups"):
+        pp.check_split_leakage(x, test, groups=np.arange(29), groups_serve=np.arange(10))
+    with pytest.raises(TypeError, match="x_serve"):
+        pp.check_split_leakage(x, "test.csv")
+    before = x.copy(), test.copy()
+    pp.check_split_leakage(x, test, groups=np.arange(30), groups_serve=np.arange(10))
+    np.testing.assert_array_equal(x, before[0])
+    np.testing.assert_array_equal(test, before[1])
+
+
+# --- image preprocessing beyond /255 --------------------------------------------------------
+
+def rescaling_cnn(nested=False):
+    inner = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 127.5, offset=-1),
+                              keras.layers.Conv2D(4, 3), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    if not nested:
+        return inner
+    return keras.Sequential([keras.Input((8, 8, 3)), inner])
+
+
+def coloured(rng, n=64):
+    ink = rng.random((n, 8, 8, 1))
+    return np.round(ink * [230.0, 140.0, 40.0] + (1 - ink) * [30.0, 60.0, 150.0])
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_rescaled_twice_fires_on_prescaled_inputs_and_not_on_raw_pixels(rng, nested):
+    raw = coloured(rng)
+    model = rescaling_cnn(nested)
+    for prescaled in (raw / 255, raw / 127.5 - 1):
+        found = pp.check_rescaled_twice(model, prescaled)
+        assert [f.rule for f in found] == ["preprocessing.rescaled-twice"]
+        assert abs(found[0].evidence["scale"] - 1 / 127.5) < 1e-9
+    assert not pp.check_rescaled_twice(model, raw)
+    assert not pp.check_rescaled_twice(dense_model(3), rng.random((10, 3)))   # no Rescaling
+
+
+def test_channels_swapped_fires_on_bgr_and_not_on_rgb_or_other_data(rng):
+    rgb, more_rgb = coloured(rng), coloured(rng)
+    found = pp.check_channels_swapped(rgb, more_rgb[..., ::-1])
+    assert [f.rule for f in found] == ["preprocessing.channels-swapped"]
+    assert found[0].evidence["gap_reversed"] < 0.25 * found[0].evidence["gap"]
+    assert not pp.check_channels_swapped(rgb, more_rgb)
+    assert not pp.check_channels_swapped(rgb, more_rgb / 255)               # scale, not order
+    assert not pp.check_channels_swapped(rng.random((30, 5)), rng.random((30, 5)))  # tabular
+    grey = np.repeat(coloured(rng)[..., :1], 3, axis=-1)
+    assert not pp.check_channels_swapped(grey, grey[..., ::-1])             # equal channels
+    before = rgb.copy()
+    pp.check_channels_swapped(rgb, more_rgb)
+    np.testing.assert_array_equal(rgb, before)
+    with pytest.raises(TypeError, match="x_serve"):
+        pp.check_channels_swapped(rgb, None)

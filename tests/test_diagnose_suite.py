@@ -605,6 +605,68 @@ def _():
             setup(model, x, y, imputed.tolist(), history))
 
 
+
+@case("preprocessing-split-duplicates-oversampled-before-split",
+      "preprocessing.split-duplicates")
+def _():
+    from imblearn.over_sampling import RandomOverSampler
+    from sklearn.model_selection import train_test_split
+
+    ds = binary(n=600, separation=2.0, positive_fraction=0.1)
+
+    def build(x_fit, y_fit, x_held):
+        model = mlp(4, 1, "sigmoid", "binary_crossentropy")
+        return setup(model, x_fit, y_fit, x_held, train(model, x_fit, y_fit, epochs=5))
+
+    x_over, y_over = RandomOverSampler(random_state=0).fit_resample(ds.x_train, ds.y_train)
+    x_a, x_b, y_a, _ = train_test_split(x_over, y_over, test_size=0.25, random_state=0)
+    x_c, x_d, y_c, _ = train_test_split(ds.x_train, ds.y_train, test_size=0.25,
+                                        random_state=0)
+    x_c, y_c = RandomOverSampler(random_state=0).fit_resample(x_c, y_c)
+    return build(x_a, y_a, x_b), build(x_c, y_c, x_d)
+
+
+def coloured_digits():
+    """images() coloured orange on blue, as 0..255 RGB, with a little sensor noise (a
+    background pixel that is exactly constant in training trips the serving-skew check)."""
+    x, y, x_new, y_new = images()
+    rng = np.random.default_rng(0)
+    stroke, ground = np.array([230.0, 140.0, 40.0]), np.array([30.0, 60.0, 150.0])
+
+    def colour(ink):
+        rgb = ink * stroke + (1 - ink) * ground
+        return np.clip(np.round(rgb + rng.normal(0, 4, rgb.shape)), 0, 255)
+
+    return colour(x / 255), y, colour(x_new / 255), y_new
+
+
+@case("preprocessing-rescaled-twice-rescaling-inside", "preprocessing.rescaled-twice")
+def _():
+    x, y, x_new, _ = coloured_digits()
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Conv2D(8, 3, activation="relu"),
+                              keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = train(model, x, y, epochs=5)
+    # The reader's pipeline divides by 255 as well, before the model:
+    return setup(model, x / 255, y, x_new / 255), setup(model, x, y, x_new, history)
+
+
+@case("preprocessing-channels-swapped-bgr-serving", "preprocessing.channels-swapped")
+def _():
+    x, y, x_new, _ = coloured_digits()
+    model = keras.Sequential([keras.Input((8, 8, 3)),
+                              keras.layers.Conv2D(8, 3, activation="relu"),
+                              keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = train(model, x / 255, y, epochs=5)
+    return (setup(model, x / 255, y, x_new[..., ::-1] / 255, history),     # read with OpenCV
+            setup(model, x / 255, y, x_new / 255, history))
+
 # --- fitting -----------------------------------------------------------------------------
 
 def curves(n, val_min_epoch=None):
@@ -749,6 +811,56 @@ def _():
     return (setup(faulty, ds.x_train, ds.y_train, ds.x_test, short),
             setup(fixed, ds.x_train, ds.y_train, ds.x_test, history))
 
+
+
+@case("fitting-validation-split-on-class-sorted-rows", "fitting.validation-split-sorted")
+def _():
+    ds = multiclass()
+    order = np.argsort(ds.y_train, kind="stable")      # one file per class, concatenated
+    x_sorted, y_sorted = ds.x_train[order], ds.y_train[order]
+    mixed = np.random.default_rng(0).permutation(len(order))
+
+    def build(x, y):
+        model = mlp(4, 3, "softmax", "sparse_categorical_crossentropy")
+        return setup(model, x, y, ds.x_test, train(model, x, y, validation_split=0.2))
+
+    return build(x_sorted, y_sorted), build(x_sorted[mixed], y_sorted[mixed])
+
+
+@case("fitting-batchnorm-input-layer-too-few-steps", "fitting.batchnorm-statistics")
+def _():
+    x, y, x_new, _ = cancer_frame()           # raw features, some in the hundreds
+
+    def build(momentum, epochs, batch_size):
+        model = keras.Sequential([keras.Input((30,)),
+                                  keras.layers.BatchNormalization(momentum=momentum),
+                                  keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy",
+                      metrics=["accuracy"])
+        return setup(model, x, y, x_new, train(model, x, y, epochs=epochs,
+                                               batch_size=batch_size))
+
+    # 25 steps moving 1% of the way per step, against 100 steps moving 10%: features with
+    # variances near 1e-4 need the moving variance to forget its starting 1 almost entirely.
+    return build(0.99, 5, 80), build(0.9, 10, 40)
+
+
+@case("fitting-training-mode-dropout-built-in", "fitting.training-mode-inference")
+def _():
+    ds = binary()
+
+    def build(training):
+        inputs = keras.Input((4,))
+        h = keras.layers.Dense(32, activation="relu")(inputs)
+        h = keras.layers.Dropout(0.5)(h, training=training)  # copied from an MC-dropout demo
+        model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
+                      metrics=["accuracy"])
+        return setup(model, ds.x_train, ds.y_train, ds.x_test,
+                     train(model, ds.x_train, ds.y_train))
+
+    return build(True), build(None)
 
 # --- labels ------------------------------------------------------------------------------
 

@@ -1006,3 +1006,538 @@ def check_prediction_divergence(model, x, y=None, history=None, *, explode: floa
             f"({spread:.3g}): training exploded.",
             distance=distance, std=spread, ratio=distance / spread, rows=len(p))]
     return []
+# Validation rows taken from the end of y (validation_split on sorted data)
+# ---------------------------------------------------------------------------------------
+
+NB_VALIDATION_SPLIT = "book/fitting/10-validation-split-takes-the-last-rows.ipynb"
+
+VALIDATION_SPLIT_SORTED = rule(
+    "fitting.validation-split-sorted", severity="warning",
+    title="The last rows of y are all one class, and fit recorded validation metrics",
+    detects="y is ordered by class and its last rows (at least 5%) are all the same class, "
+            "while the History has val_ metrics. fit(validation_split=f) takes the LAST f "
+            "of the rows as they are, before any shuffling: on sorted data it validates on "
+            "one class only and removes that class's rows from training, so the validation "
+            "scores describe one class (often 0% or 100%) and the model may never see it.",
+    fix="Shuffle x and y together before fit (sklearn.utils.shuffle(x, y)), or hold out a "
+        "stratified validation set with train_test_split(..., stratify=y) and pass "
+        "validation_data=(x_val, y_val).",
+    doc=NB_VALIDATION_SPLIT,
+)
+
+
+def _class_ids(labels: np.ndarray) -> np.ndarray | None:
+    """Class id per row for class-id, binary, one-hot and string labels; None otherwise."""
+    kind = target_kind(labels)
+    if kind in ("continuous", "multi-label"):
+        return None
+    if kind == "one-hot":
+        return labels.argmax(axis=1)
+    return np.unique(labels, return_inverse=True)[1].ravel()
+
+
+@check(VALIDATION_SPLIT_SORTED.id)
+def check_validation_split(history, y, *, min_share: float = 0.05, min_rows: int = 10) -> list:
+    """y ordered by class, with validation metrics in the History.
+
+    Fires when ``history`` records validation metrics (a ``val_`` key) and the last rows
+    of ``y`` form one unbroken run of a single class covering at least ``min_share`` of
+    the rows (and ``min_rows`` rows), with other classes before it. In shuffled data that
+    run is a few rows long. ``y`` is the label array as it was passed to ``fit``.
+    Regression and multi-label targets are not judged.
+    """
+    h = as_history(history)
+    if not (isinstance(min_share, (int, float)) and 0 < min_share < 1):
+        raise ValueError(f"min_share must be a number in (0, 1), got {min_share!r}")
+    labels = _validate.as_labels(y, "y")
+    if not any(k.startswith("val_") for k in h):
+        return []
+    ids = _class_ids(labels)
+    if ids is None or len(np.unique(ids)) < 2:
+        return []
+    last = ids[-1]
+    changes = np.flatnonzero(ids != last)
+    run = len(ids) - (int(changes[-1]) + 1)
+    share = run / len(ids)
+    if share < min_share or run < min_rows:
+        return []
+    name = labels[-1] if target_kind(labels) != "one-hot" else int(last)
+    name = name.item() if hasattr(name, "item") else name
+    of_class = int((ids == last).sum())
+    val = {k: float(v[-1]) for k, v in h.items() if k.startswith("val_") and len(v)}
+    return [VALIDATION_SPLIT_SORTED.finding(
+        f"The last {run} of {len(ids)} rows of y ({share:.0%}) are all class {name!r} "
+        f"({run} of its {of_class} rows). With validation_split up to {share:.2g} the "
+        f"validation set is class {name!r} alone; last-epoch validation metrics: "
+        + ", ".join(f"{k}={v:.3g}" for k, v in val.items()) + ".",
+        last_class=name, run=run, share=share, rows=len(ids), class_rows=of_class,
+        runs=int(np.count_nonzero(np.diff(ids))) + 1, validation=val)]
+
+
+# ---------------------------------------------------------------------------------------
+# Checks before training: the loss at initialisation, the output bias, and two short
+# training probes on a copy of the model (helpers.preflight runs all four)
+# ---------------------------------------------------------------------------------------
+
+NB_PREFLIGHT = "book/fitting/12-checks-before-you-train.ipynb"
+
+INITIAL_LOSS = rule(
+    "fitting.initial-loss", severity="warning",
+    title="Before training, the loss is far above what a model that knows nothing scores",
+    detects="On an untrained classifier the cross-entropy is more than twice -log(1/C) "
+            "(log 2 for a binary output), the loss of predicting every class as equally "
+            "likely, or not finite. Random initial weights should predict roughly that; a "
+            "loss far above it means confident wrong outputs from the start: unscaled "
+            "inputs, an output activation that doesn't match the loss, or labels in the "
+            "wrong format.",
+    fix="Scale the inputs (a Normalization layer), check that the output activation and "
+        "from_logits match the loss, and check the labels' format; the loss at step 0 "
+        "should be near -log(1/C).",
+    doc=NB_PREFLIGHT,
+)
+OUTPUT_BIAS_PRIOR = rule(
+    "fitting.output-bias-prior", severity="info",
+    title="Imbalanced classes, and the output bias starts at 0 instead of the class prior",
+    detects="The classes are imbalanced (the rarest class has less than a quarter of the "
+            "rows of the most common one) and the untrained output layer's bias is more than "
+            "1 (in logits) away from the log of the class shares. The first epochs are then "
+            "spent learning the class shares, and the loss curve starts with a drop that "
+            "says nothing about the inputs.",
+    fix="Initialise the output bias to the prior: for a sigmoid output "
+        "bias_initializer=keras.initializers.Constant(np.log(p / (1 - p))) with p the "
+        "positive share; for softmax, Constant(np.log(class_shares)).",
+    doc=NB_PREFLIGHT,
+)
+CANNOT_OVERFIT = rule(
+    "fitting.cannot-overfit-batch", severity="error",
+    title="The model cannot fit one small batch",
+    detects="A copy of the model, trained with its own optimizer and loss on one batch of "
+            "32 rows for 100 steps, does not halve the loss on that batch. Any working "
+            "network memorises 32 rows; one that can't has a bug between the loss and the "
+            "weights: a wrong output activation for the loss, frozen layers, a learning "
+            "rate near zero, or labels the loss misreads.",
+    fix="Fix the setup until one batch can be fitted (loss near 0) before training on the "
+        "full data: check the output activation against the loss, layer.trainable, the "
+        "learning rate and the labels' format.",
+    doc=NB_PREFLIGHT,
+)
+IGNORES_INPUTS = rule(
+    "fitting.ignores-inputs", severity="warning",
+    title="The model learns no more from the inputs than from zeros",
+    detects="Two copies of the model, trained briefly on the same rows, one on the real "
+            "inputs and one on inputs set to zero, reach the same loss on held-out rows. "
+            "The zero-input copy can only learn the class shares, so the model found nothing "
+            "in the inputs: labels out of step with the rows, inputs that carry no signal, "
+            "or a model that can't read them.",
+    fix="Check that x and y rows line up (shuffle them together), that the inputs reach "
+        "the model as intended, and compare with a simple model (logistic regression) on "
+        "the same data.",
+    doc=NB_PREFLIGHT,
+)
+
+PREFLIGHT_LOSSES = ("binary_crossentropy", "categorical_crossentropy",
+                    "sparse_categorical_crossentropy")
+
+
+def _untrained(model) -> bool:
+    iterations = getattr(getattr(model, "optimizer", None), "iterations", None)
+    if iterations is None:
+        return False
+    return int(np.asarray(iterations.numpy() if hasattr(iterations, "numpy") else iterations)) == 0
+
+
+def _loss_value(loss, y_true, y_pred) -> float:
+    """Mean of ``loss`` (a compiled loss: string, function or object) on the rows given."""
+    import keras
+
+    fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    return float(np.mean(keras.ops.convert_to_numpy(fn(y_true, y_pred))))
+
+
+def _class_shares(labels: np.ndarray, kind: str, units: int) -> np.ndarray | None:
+    """Share of each class for a classification loss, or None if the labels don't fit."""
+    target = target_kind(labels)
+    if kind == "binary_crossentropy":
+        if units != 1 or target != "binary":
+            return None
+        p = float(np.mean(labels))
+        return np.array([1 - p, p])
+    if kind == "sparse_categorical_crossentropy" and target in ("binary", "class-ids"):
+        ids = labels.astype(int)
+        if ids.min() < 0 or ids.max() >= units:
+            return None
+        return np.bincount(ids, minlength=units) / len(ids)
+    if kind == "categorical_crossentropy" and target == "one-hot" and labels.shape[1] == units:
+        return labels.mean(axis=0)
+    return None
+
+
+def _output_bias(model, units: int):
+    for layer in reversed(model.layers):
+        bias = getattr(layer, "bias", None)
+        if bias is not None:
+            value = np.asarray(bias.numpy(), dtype=float).ravel()
+            return (layer.name, value) if value.size == units else None
+    return None
+
+
+def clone_for_probe(model):
+    """A copy of ``model`` with its current weights, compiled with a fresh copy of its
+    optimizer and its loss; training the copy never touches ``model``."""
+    import keras
+
+    try:
+        copy = keras.models.clone_model(model)
+        copy.set_weights(model.get_weights())
+    except Exception as exc:  # subclassed models without get_config, custom layers...
+        raise ValueError(f"model could not be copied for a training probe "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+    optimizer = model.optimizer
+    copy.compile(optimizer=type(optimizer).from_config(optimizer.get_config()),
+                 loss=model.loss)
+    return copy
+
+
+def _fit_probe(copy, inputs, labels, *, epochs: int, batch_size: int) -> None:
+    """``epochs`` passes over the rows as ONE epoch of ``fit`` (the rows repeated, in a
+    fixed shuffled order per pass): the per-epoch overhead of ``fit`` is most of the time
+    on a few dozen rows."""
+    rng = np.random.default_rng(0)
+    order = np.concatenate([rng.permutation(len(labels)) for _ in range(epochs)])
+    copy.fit(_take(inputs, order), labels[order], epochs=1, batch_size=batch_size,
+             shuffle=False, verbose=0)
+
+
+def _probe_loss(model, inputs, labels) -> float:
+    """The compiled loss of ``model`` on its predictions (not ``evaluate``: Keras computes a
+    cross-entropy from the logits behind a sigmoid or softmax, which hides an output that
+    can't move, such as softmax over one unit)."""
+    from helpers import _keras
+
+    predicted = _keras.predict(model, inputs)[0]
+    truth = labels
+    if truth.dtype.kind in "iub":
+        truth = truth.astype("float32")
+    if truth.ndim == 1 and predicted.ndim == 2 and predicted.shape[1] == 1:
+        truth = truth.reshape(predicted.shape)
+    return _loss_value(model.loss, truth, predicted)
+
+
+def _zeros_like(inputs):
+    if isinstance(inputs, dict):
+        return {k: np.zeros_like(v, dtype="float32") for k, v in inputs.items()}
+    if isinstance(inputs, list):
+        return [np.zeros_like(v, dtype="float32") for v in inputs]
+    return np.zeros_like(inputs, dtype="float32")
+
+
+def _take(inputs, rows):
+    if isinstance(inputs, dict):
+        return {k: v[rows] for k, v in inputs.items()}
+    if isinstance(inputs, list):
+        return [v[rows] for v in inputs]
+    return inputs[rows]
+
+
+@check(INITIAL_LOSS.id, OUTPUT_BIAS_PRIOR.id, CANNOT_OVERFIT.id, IGNORES_INPUTS.id,
+       compiled=True, single_output=True)
+def check_before_training(model, x, y, *, probes: bool = False, max_rows: int = 1024,
+                          batch_rows: int = 32, steps: int = 100, epochs: int = 10,
+                          seed: int = 0) -> list:
+    """The checks to run before a long training run.
+
+    Without ``probes`` (as ``helpers.diagnose`` runs it) it looks only at a model whose
+    optimizer has taken no step yet, and only reads it: the cross-entropy on up to
+    ``max_rows`` rows against -log(1/C) (``fitting.initial-loss``), and the output bias
+    against the log class shares (``fitting.output-bias-prior``). With ``probes=True`` (as
+    :func:`helpers.preflight` runs it) it also trains copies of the model: one batch of
+    ``batch_rows`` rows for ``steps`` steps (``fitting.cannot-overfit-batch``), and, on up
+    to ``max_rows`` rows, ``epochs`` epochs on the real inputs against the same on zeros,
+    compared on a held-out quarter (``fitting.ignores-inputs``). Rows are drawn with
+    ``seed``, so class-sorted data still give every class. The model's weights, optimizer
+    and the inputs are never changed.
+    """
+    from helpers import _keras
+
+    _validate.as_model(model, compiled=True)
+    inputs, n = _validate.as_inputs(x, "x", model)
+    labels = _validate.as_labels(y, "y")
+    _validate.same_length(x=n, y=len(labels))
+    for name, value, low in (("max_rows", max_rows, 8), ("batch_rows", batch_rows, 2),
+                             ("steps", steps, 1), ("epochs", epochs, 1)):
+        if not (isinstance(value, (int, np.integer)) and value >= low):
+            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    untrained = _untrained(model)
+    if not probes and not untrained:
+        return []
+    if labels.dtype.kind in "USO":
+        return []  # the label checks report string labels; no loss can be computed
+    output = _keras.model_outputs(model)[0]
+    kind = output.loss.kind if output.loss else None
+    rows = np.random.default_rng(seed).permutation(n)[:max_rows]
+    sample, sample_labels = _take(inputs, rows), labels[rows]
+    found = []
+
+    shares = None
+    if kind in PREFLIGHT_LOSSES and output.units:
+        shares = _class_shares(labels, kind, output.units)
+    if shares is not None:
+        try:
+            initial = _probe_loss(model, sample, sample_labels)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"y: the model's loss could not be computed on these labels "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") \
+                from None
+        classes = len(shares)
+        uniform = float(np.log(classes))
+        seen = shares[shares > 0]
+        prior = float(-(seen * np.log(seen)).sum())
+        if untrained and not (np.isfinite(initial) and initial <= 2 * uniform):
+            found.append(INITIAL_LOSS.finding(
+                f"The untrained model's {kind} on {len(rows)} rows is {initial:.3g}; "
+                f"predicting all {classes} classes as equally likely scores -log(1/{classes}) "
+                f"= {uniform:.3g} ({initial / uniform:.1f} times less), and the class shares "
+                f"alone {prior:.3g}.",
+                initial_loss=initial, uniform_loss=uniform, prior_loss=prior,
+                classes=classes, rows=len(rows)))
+        bias = _output_bias(model, output.units)
+        if (untrained and bias is not None and seen.size == classes
+                and shares.min() < 0.25 * shares.max()):
+            layer, b = bias
+            if kind == "binary_crossentropy":
+                wanted = np.array([np.log(shares[1] / shares[0])])
+                off = float(np.abs(b - wanted).max())
+            else:
+                wanted = np.log(shares)
+                off = float(np.abs((b - b.mean()) - (wanted - wanted.mean())).max())
+            if off > 1.0 and output.activation in ("sigmoid", "softmax", "linear"):
+                found.append(OUTPUT_BIAS_PRIOR.finding(
+                    f"The rarest class has {shares.min():.1%} of the rows and the most common "
+                    f"{shares.max():.1%}. The bias of output layer {layer!r} is "
+                    f"{np.round(b, 2).tolist()}; the class shares call for "
+                    f"{np.round(wanted, 2).tolist()} (up to {off:.2g} logits away). The loss "
+                    f"with that bias would start near {prior:.3g} instead of {initial:.3g}.",
+                    layer=layer, bias=b.tolist(), prior_bias=wanted.tolist(), off=off,
+                    shares=shares.tolist(), initial_loss=initial, prior_loss=prior))
+    if not probes:
+        return found
+
+    # Probe 1: fit one small batch.
+    batch = rows[:batch_rows]
+    xb, yb = _take(inputs, batch), labels[batch]
+    copy = clone_for_probe(model)
+    try:
+        before = _probe_loss(copy, xb, yb)
+        _fit_probe(copy, xb, yb, epochs=steps, batch_size=len(batch))
+        after = _probe_loss(copy, xb, yb)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"y: the model could not be trained on these labels "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") from None
+    if not (np.isfinite(after) and after <= 0.5 * before):
+        found.append(CANNOT_OVERFIT.finding(
+            f"Trained for {steps} steps on one batch of {len(batch)} rows, a copy of the "
+            f"model took the loss on that batch from {before:.4g} to {after:.4g} "
+            f"({after / before if before else float('nan'):.0%} of where it started).",
+            loss_before=before, loss_after=after, steps=steps, rows=len(batch)))
+
+    # Probe 2: the same short training on real inputs and on zeros, judged on held-out rows.
+    if len(rows) >= 16:
+        cut = int(len(rows) * 0.75)
+        fit_rows, held_rows = rows[:cut], rows[cut:]
+        x_held, y_held = _take(inputs, held_rows), labels[held_rows]
+        losses = {}
+        for name, source in (("real inputs", inputs), ("zeros", _zeros_like(inputs))):
+            copy = clone_for_probe(model)
+            _fit_probe(copy, _take(source, fit_rows), labels[fit_rows], epochs=epochs,
+                       batch_size=min(32, cut))
+            held = x_held if name == "real inputs" else _zeros_like(x_held)
+            losses[name] = _probe_loss(copy, held, y_held)
+        real, zeros = losses["real inputs"], losses["zeros"]
+        if not (np.isfinite(real) and real < 0.9 * zeros):
+            found.append(IGNORES_INPUTS.finding(
+                f"After {epochs} epochs on {cut} rows, the held-out loss ({len(held_rows)} "
+                f"rows) is {real:.4g} with the real inputs and {zeros:.4g} with every input "
+                "set to zero: the inputs did not help.",
+                loss_real=real, loss_zeros=zeros, epochs=epochs, rows=cut,
+                held_out=len(held_rows)))
+    return found
+
+
+# ---------------------------------------------------------------------------------------
+# Training and inference mode: Dropout and BatchNormalization
+# ---------------------------------------------------------------------------------------
+
+NB_MODES = "book/fitting/11-batchnorm-and-dropout-at-inference.ipynb"
+
+TRAINING_MODE_INFERENCE = rule(
+    "fitting.training-mode-inference", severity="error",
+    title="Predictions are made in training mode (Dropout on, BatchNorm on batch statistics)",
+    detects="The same rows get different predictions from one call to the next, or a row's "
+            "prediction depends on which other rows are in the batch, or the predictions "
+            "differ from model.predict. That is model(x, training=True) at inference, or a "
+            "layer built with training=True inside the model (model(x) obeys it, "
+            "model.predict overrides it): Dropout drops units at random and "
+            "BatchNormalization normalises with the batch's own statistics.",
+    fix="Predict with model.predict(x) or model(x, training=False); build the model with "
+        "plain Dropout(rate)(h), without training=True (unless you want Monte Carlo dropout "
+        "and average many calls on purpose).",
+    doc=NB_MODES,
+)
+BATCHNORM_STATISTICS = rule(
+    "fitting.batchnorm-statistics", severity="warning",
+    title="BatchNormalization's moving statistics don't match the data",
+    detects="For a BatchNormalization layer, the moving mean and variance it uses at "
+            "inference are far from the mean and variance of its inputs on the data given "
+            "(median over channels: mean off by more than half a standard deviation, or "
+            "variance off by more than 4 times). The moving averages move by 1% per training "
+            "step (momentum=0.99), so a few dozen steps (small data, large batches, few "
+            "epochs) leave them near their start, 0 and 1; the model then sees different "
+            "numbers at inference than in training.",
+    fix="Train for more steps (smaller batches or more epochs), or use "
+        "BatchNormalization(momentum=0.9) on small data sets; check training accuracy "
+        "with model.evaluate, which uses the moving statistics, not fit's running figure.",
+    doc=NB_MODES,
+)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest absolute difference, scaled by the outputs' size (NaN counts as different)."""
+    if a.shape != b.shape:
+        return float("inf")
+    scale = max(1.0, float(np.nanmax(np.abs(b))) if np.isfinite(b).any() else 1.0)
+    diff = np.abs(a - b)
+    return float("inf") if np.isnan(diff).any() else float(diff.max()) / scale
+
+
+@check(TRAINING_MODE_INFERENCE.id)
+def check_inference_mode(model, x, *, predict=None, max_rows: int = 256,
+                         tolerance: float = 1e-3) -> list:
+    """Predictions that change from call to call, or with the other rows in the batch.
+
+    On the first ``max_rows`` rows of ``x``. Without ``predict`` (as ``helpers.diagnose``
+    runs it) the model is called as ``model(x)`` twice, and on the first half of the rows
+    alone: different answers mean a layer inside the model was built in training mode
+    (``Dropout(rate)(h, training=True)``), which ``model(x)`` obeys and ``model.predict``
+    overrides. With ``predict``, a function that takes ``x``
+    and returns predictions (yours, e.g. ``lambda x: model(x, training=True)``), it is
+    called twice and compared with ``model(x, training=False)``. Differences below
+    ``tolerance`` (relative to the outputs' size) are rounding, not a finding.
+    """
+    import keras
+
+    from helpers import _keras
+
+    _validate.as_model(model)
+    inputs, n = _validate.as_inputs(x, "x", model)
+    if predict is not None and not callable(predict):
+        raise TypeError(f"predict must be a function of x, got {_validate.describe(predict)}")
+    if not (isinstance(max_rows, (int, np.integer)) and max_rows >= 2):
+        raise ValueError(f"max_rows must be an integer >= 2, got {max_rows!r}")
+    if n < 2:
+        return []
+    rows = _rows(inputs, max_rows)
+    reference = _keras.predict(model, rows)[0]
+    half = len(reference) // 2
+    if predict is not None:
+        def call():
+            out = predict(rows)
+            out = out[0] if isinstance(out, (list, tuple)) else out
+            return np.asarray(keras.ops.convert_to_numpy(out), dtype=float)
+        first, second = call(), call()
+        alone = reference[:half]
+        where = "your predict function"
+    else:
+        # model(x) without a training argument: a layer built with training=True runs in
+        # training mode there (predict and training=False override it).
+        def direct(batch):
+            out = model(batch)
+            out = out[0] if isinstance(out, (list, tuple)) else \
+                next(iter(out.values())) if isinstance(out, dict) else out
+            return np.asarray(keras.ops.convert_to_numpy(out), dtype=float)
+        first, second, alone = direct(rows), direct(rows), direct(_rows(rows, half))
+        where = "model(x) (called without training=False)"
+    repeat = _same(first, second)
+    versus = _same(first, reference) if predict is not None else _same(first[:half], alone)
+    if repeat <= tolerance and versus <= tolerance:
+        return []
+    changed = float("nan")
+    if first.shape == reference.shape and first.ndim == 2:
+        pick = (lambda p: p.argmax(axis=1)) if first.shape[1] > 1 else (lambda p: p[:, 0] > 0.5)
+        changed = float(np.mean(pick(first) != pick(reference)))
+    if predict is not None:
+        what = (f"differ from model(x, training=False) by up to {versus:.3g} "
+                f"(relative), and between two calls by {repeat:.3g}")
+    else:
+        what = (f"differ between two calls by up to {repeat:.3g}, and for the first "
+                f"{half} rows predicted alone by {versus:.3g} (relative)")
+    share = "" if np.isnan(changed) else \
+        f"; {changed:.0%} of the rows get a different class than model.predict gives"
+    return [TRAINING_MODE_INFERENCE.finding(
+        f"On {len(reference)} rows, the outputs of {where} {what}{share}.",
+        between_calls=repeat, versus_reference=versus, changed_class=changed,
+        rows=len(reference), source="predict" if predict is not None else "model")]
+
+
+def _batchnorm_layers(model) -> list:
+    import keras
+
+    return [layer for layer in getattr(model, "layers", [])
+            if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+@check(BATCHNORM_STATISTICS.id)
+def check_batchnorm_statistics(model, x, *, max_rows: int = 1024, max_shift: float = 0.5,
+                               max_ratio: float = 4.0) -> list:
+    """Each BatchNormalization layer's moving mean and variance against the statistics
+    of its inputs on up to ``max_rows`` rows of ``x``.
+
+    Per channel: the shift ``|moving_mean - mean| / sqrt(var + epsilon)`` and the ratio
+    ``moving_variance / var``; a layer is flagged when the median shift is above
+    ``max_shift`` or the median ratio is outside ``[1 / max_ratio, max_ratio]``. A layer
+    whose statistics are still exactly at their start (mean 0, variance 1) in a model that
+    has never been trained is skipped: training sets them. BatchNormalization layers inside
+    a nested model are not reached.
+    """
+    import keras
+
+    _validate.as_model(model)
+    inputs, n = _validate.as_inputs(x, "x", model)
+    if not (isinstance(max_shift, (int, float)) and max_shift > 0):
+        raise ValueError(f"max_shift must be a positive number, got {max_shift!r}")
+    if not (isinstance(max_ratio, (int, float)) and max_ratio > 1):
+        raise ValueError(f"max_ratio must be a number above 1, got {max_ratio!r}")
+    layers = _batchnorm_layers(model)
+    if not layers or n < 2:
+        return []
+    trained = not _untrained(model) if getattr(model, "optimizer", None) is not None else None
+    try:
+        graph_inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+        probe = keras.Model(graph_inputs, [layer.input for layer in layers])
+    except (AttributeError, ValueError, TypeError):
+        return []  # subclassed models have no graph to tap
+    outputs = probe(_rows(inputs, max_rows), training=False)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    found = []
+    for layer, out in zip(layers, outputs):
+        moving_mean = np.asarray(layer.moving_mean.numpy(), dtype=float)
+        moving_var = np.asarray(layer.moving_variance.numpy(), dtype=float)
+        if (not trained and np.all(moving_mean == 0) and np.all(moving_var == 1)):
+            continue
+        out = np.asarray(keras.ops.convert_to_numpy(out), dtype=float)
+        axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
+        values = np.moveaxis(out, axis, -1).reshape(-1, out.shape[axis])
+        if not np.isfinite(values).all():
+            continue  # diverged weights: check_training_stability reports those
+        mean, var = values.mean(axis=0), values.var(axis=0)
+        shift = float(np.median(np.abs(moving_mean - mean) / np.sqrt(var + layer.epsilon)))
+        ratio = float(np.median((moving_var + layer.epsilon) / (var + layer.epsilon)))
+        if shift > max_shift or not (1 / max_ratio <= ratio <= max_ratio):
+            found.append(BATCHNORM_STATISTICS.finding(
+                f"Layer {layer.name!r} (momentum={layer.momentum}): on {len(out)} rows its "
+                f"inputs' mean is {shift:.2g} standard deviations from its moving mean, and "
+                f"its moving variance is {ratio:.3g} times their variance (medians over "
+                f"{values.shape[1]} channels).",
+                layer=layer.name, shift=shift, variance_ratio=ratio,
+                channels=int(values.shape[1]), rows=len(out), momentum=float(layer.momentum)))
+    return found
