@@ -45,15 +45,58 @@ def pytest_sessionstart(session):
         shutil.rmtree(diagnose_suite_dir(session.config), ignore_errors=True)
 
 
+def _brief(findings):
+    return sorted({f"{f.severity}:{f.rule}" for f in findings})
+
+
+def _errors_and_warnings(result):
+    """A Report's errors and warnings as "severity:rule" strings; an exception that
+    ``diagnose`` raised in place of a Report counts as an error."""
+    if isinstance(result, BaseException):
+        return [f"raised {type(result).__name__}: {str(result)[:160]}"], []
+    return _brief(result.errors), _brief(result.warnings)
+
+
+def record_diagnose_case(config, case, chapter, rules, faulty, fixed, suite="suite"):
+    """Write one row of the end-of-run table for a case: ``faulty`` and ``fixed`` are what
+    ``diagnose`` returned (a Report) or raised (the exception) on the faulty setup and on
+    its fixed twin. The fault is detected when the faulty report has an error or warning of
+    ``chapter`` (or one of ``rules``), and its rule found when one of ``rules`` is reported.
+    Returns the row."""
+    rules = [rules] if isinstance(rules, str) else list(rules)
+    findings = [] if isinstance(faulty, BaseException) else faulty.errors + faulty.warnings
+    hits = [f for f in findings if f.chapter == chapter or f.rule in rules]
+    fixed_errors, fixed_warnings = _errors_and_warnings(fixed)
+    row = {
+        "suite": suite, "case": case, "chapter": chapter, "rule": " | ".join(rules),
+        "detected": bool(hits), "rule_found": any(f.rule in rules for f in hits),
+        "fixed_error": bool(fixed_errors),
+        "faulty_findings": sum(_errors_and_warnings(faulty), []),
+        "fixed_errors": fixed_errors, "fixed_warnings": fixed_warnings,
+    }
+    out = diagnose_suite_dir(config) / suite
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{case}.json").write_text(json.dumps(row) + "\n")
+    return row
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if hasattr(config, "workerinput"):
         return
     folder = diagnose_suite_dir(config)
-    rows = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
-    if not rows:
-        return
+    for suite in sorted(p.name for p in folder.glob("*") if p.is_dir()):
+        rows = [json.loads(p.read_text()) for p in sorted((folder / suite).glob("*.json"))]
+        if rows:
+            _write_table(terminalreporter, suite, rows)
+
+
+TITLES = {"suite": "helpers.diagnose suite: faulty setups and fixed twins",
+          "corpus": "helpers.diagnose corpus: programs as askers write them, and their fixes"}
+
+
+def _write_table(terminalreporter, suite, rows):
     write = terminalreporter.write_line
-    terminalreporter.write_sep("=", "helpers.diagnose suite: faulty setups and fixed twins")
+    terminalreporter.write_sep("=", TITLES.get(suite, suite))
     write(f"{'chapter':14} {'cases':>5} {'detected':>8} {'recall':>6} {'rule found':>10} "
           "  false alarms (errors on fixed twin)")
     chapters = sorted({r["chapter"] for r in rows})

@@ -19,7 +19,6 @@ recall and false alarms per chapter at the end of the run (also under pytest-xdi
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ import pytest
 import helpers
 from helpers import data
 
-from conftest import diagnose_suite_dir
+from conftest import record_diagnose_case
 
 # Keras itself warns when a faulty model applies softmax to one unit; that is the fault.
 # Keras also warns about from_logits=True after a softmax (loss.from-logits-after-squashing).
@@ -1086,30 +1085,16 @@ def _diagnose(setup):
                             x_serve=setup.get("x_serve"), history=setup.get("history"))
 
 
-def _brief(findings):
-    return sorted({f"{f.severity}:{f.rule}" for f in findings})
-
-
 @pytest.mark.parametrize("case_id", list(CASES))
 def test_fault_is_found_and_fixed_twin_is_clean(case_id, request):
     c = CASES[case_id]
     faulty_setup, fixed_setup = c.build()
     faulty, fixed = _diagnose(faulty_setup), _diagnose(fixed_setup)
 
-    hits = [f for f in faulty.errors + faulty.warnings if f.chapter == c.chapter]
-    row = {
-        "case": c.id, "chapter": c.chapter, "rule": c.rule,
-        "detected": bool(hits), "rule_found": c.rule in {f.rule for f in hits},
-        "fixed_error": bool(fixed.errors),
-        "faulty_findings": _brief(faulty.errors + faulty.warnings),
-        "fixed_errors": _brief(fixed.errors), "fixed_warnings": _brief(fixed.warnings),
-    }
-    out = diagnose_suite_dir(request.config)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{c.id}.json").write_text(json.dumps(row) + "\n")
+    row = record_diagnose_case(request.config, c.id, c.chapter, c.rule, faulty, fixed)
 
-    assert hits, f"no {c.chapter} error or warning on the faulty setup:\n{faulty}"
-    assert c.rule in {f.rule for f in hits}, f"{c.rule} not reported:\n{faulty}"
+    assert row["detected"], f"no {c.chapter} error or warning on the faulty setup:\n{faulty}"
+    assert row["rule_found"], f"{c.rule} not reported:\n{faulty}"
     assert not fixed.errors, f"errors on the fixed twin:\n{fixed}"
 
 
