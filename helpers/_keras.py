@@ -138,6 +138,12 @@ def _output_activation(tensor, depth: int = 0) -> tuple[str, str]:
         return _output_activation(inner, depth + 1) if inner is not None else ("custom", op.name)
     if isinstance(op, keras.layers.Layer) and cls in _LAYER_ACTIVATIONS:
         return _LAYER_ACTIVATIONS[cls], op.name
+    if cls == "TimeDistributed":  # applies its inner layer at every step: that one decides
+        inner = op.layer
+        if type(inner).__name__ in _LAYER_ACTIVATIONS:
+            return _LAYER_ACTIVATIONS[type(inner).__name__], op.name
+        return (_activation_name(inner.activation), op.name) if hasattr(inner, "activation") \
+            else ("custom", op.name)
     if isinstance(op, keras.layers.Layer) and hasattr(op, "activation"):
         return _activation_name(op.activation), op.name
     if cls in _PASS_THROUGH:

@@ -270,3 +270,12 @@ def test_unscaled_regression_target_fires_on_dollars_not_on_scaled():
     assert act.check_regression_output(dense_model(activation=None, loss="mape"), price) == []
     with pytest.raises(ValueError, match="max_scale"):
         act.check_regression_output(model, price, max_scale=0)
+
+
+@pytest.mark.parametrize("activation, fires", [("softmax", True), ("sigmoid", False)])
+def test_softmax_single_unit_is_found_inside_time_distributed(activation, fires):
+    model = keras.Sequential([
+        keras.Input((5, 3)), keras.layers.LSTM(4, return_sequences=True),
+        keras.layers.TimeDistributed(keras.layers.Dense(1, activation=activation))])
+    found = {f.rule for f in act.check_softmax_single_unit(model)}
+    assert ("activation.softmax-single-unit" in found) == fires

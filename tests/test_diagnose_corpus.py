@@ -218,10 +218,7 @@ def _(tmp_path):
             setup(build("linear"), x_train, y_train, x_test))
 
 
-@case("activation-lstm-per-step-softmax-one-unit", "activation.softmax-single-unit",
-      xfail="helpers._keras._output_activation reads `.activation` of the output layer; a "
-            "TimeDistributed(Dense(1, softmax)) wrapper has none (its Dense is `.layer`), so the "
-            "output counts as 'custom' and activation.softmax-single-unit never fires")
+@case("activation-lstm-per-step-softmax-one-unit", "activation.softmax-single-unit")
 def _(tmp_path):
     # Tagging each time step of a sequence as event / no event, with a 3-D target
     # (samples, steps, 1); softmax over the one unit of the TimeDistributed head.
