@@ -380,13 +380,15 @@ def read_dataset(data, name: str, model=None, *, max_rows: int = MAX_STREAMED_RO
                          "arrays of equal row shapes instead") from None
 
 
-def _take_rows(value, rows):
-    if value is None:
-        return None
+def take_rows(value, rows):
+    """The rows ``rows`` (indices, a mask or a slice; None: all) of an array, a DataFrame,
+    or a list or dict of them (a multi-input model's inputs). The one row-taker of helpers."""
+    if value is None or rows is None:
+        return value
     if isinstance(value, Mapping):
-        return {k: _take_rows(v, rows) for k, v in value.items()}
+        return {k: take_rows(v, rows) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_take_rows(v, rows) for v in value]
+        return [take_rows(v, rows) for v in value]
     iloc = getattr(value, "iloc", None)
     if iloc is not None:
         return iloc[rows]
@@ -478,7 +480,7 @@ def model_data(model, x=None, y=None, x_serve=None):
                                  "from its batches (as here), so pass one or the other")
             y = targets
         if sample is not None and y is not None:
-            y = _take_rows(y, sample)
+            y = take_rows(y, sample)
     if y is not None:
         rows["y"] = _labels_for(model, y, "y")
     if x_serve is not None:

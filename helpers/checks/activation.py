@@ -224,7 +224,7 @@ def check_predicted_probabilities(model, x, *, tolerance: float = 1e-3,
     if not outputs:
         return []
     if n > max_rows:
-        inputs = _take(inputs, max_rows)
+        inputs = _validate.take_rows(inputs, slice(0, max_rows))
     predictions = _keras.predict(model, inputs)
     found = []
     for o in outputs:
@@ -251,12 +251,6 @@ def check_predicted_probabilities(model, x, *, tolerance: float = 1e-3,
     return found
 
 
-def _take(inputs, n: int):
-    if isinstance(inputs, dict):
-        return {k: v[:n] for k, v in inputs.items()}
-    if isinstance(inputs, list):
-        return [v[:n] for v in inputs]
-    return inputs[:n]
 
 
 #: Regression losses whose size grows with the targets' scale (not MAPE or MSLE).

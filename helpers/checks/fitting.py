@@ -1204,7 +1204,7 @@ def _fit_probe(copy, inputs, labels, *, epochs: int, batch_size: int) -> None:
     on a few dozen rows."""
     rng = np.random.default_rng(0)
     order = np.concatenate([rng.permutation(len(labels)) for _ in range(epochs)])
-    copy.fit(_take(inputs, order), labels[order], epochs=1, batch_size=batch_size,
+    copy.fit(_validate.take_rows(inputs, order), labels[order], epochs=1, batch_size=batch_size,
              shuffle=False, verbose=0)
 
 
@@ -1229,14 +1229,6 @@ def _zeros_like(inputs):
     if isinstance(inputs, list):
         return [np.zeros_like(v, dtype="float32") for v in inputs]
     return np.zeros_like(inputs, dtype="float32")
-
-
-def _take(inputs, rows):
-    if isinstance(inputs, dict):
-        return {k: v[rows] for k, v in inputs.items()}
-    if isinstance(inputs, list):
-        return [v[rows] for v in inputs]
-    return inputs[rows]
 
 
 @check(INITIAL_LOSS.id, OUTPUT_BIAS_PRIOR.id, CANNOT_OVERFIT.id, IGNORES_INPUTS.id,
@@ -1275,7 +1267,7 @@ def check_before_training(model, x, y, *, probes: bool = False, max_rows: int = 
     output = _keras.model_outputs(model)[0]
     kind = output.loss.kind if output.loss else None
     rows = np.random.default_rng(seed).permutation(n)[:max_rows]
-    sample, sample_labels = _take(inputs, rows), labels[rows]
+    sample, sample_labels = _validate.take_rows(inputs, rows), labels[rows]
     found = []
 
     shares = None
@@ -1324,7 +1316,7 @@ def check_before_training(model, x, y, *, probes: bool = False, max_rows: int = 
 
     # Probe 1: fit one small batch.
     batch = rows[:batch_rows]
-    xb, yb = _take(inputs, batch), labels[batch]
+    xb, yb = _validate.take_rows(inputs, batch), labels[batch]
     copy = clone_for_probe(model)
     try:
         before = _probe_loss(copy, xb, yb)
@@ -1344,11 +1336,11 @@ def check_before_training(model, x, y, *, probes: bool = False, max_rows: int = 
     if len(rows) >= 16:
         cut = int(len(rows) * 0.75)
         fit_rows, held_rows = rows[:cut], rows[cut:]
-        x_held, y_held = _take(inputs, held_rows), labels[held_rows]
+        x_held, y_held = _validate.take_rows(inputs, held_rows), labels[held_rows]
         losses = {}
         for name, source in (("real inputs", inputs), ("zeros", _zeros_like(inputs))):
             copy = clone_for_probe(model)
-            _fit_probe(copy, _take(source, fit_rows), labels[fit_rows], epochs=epochs,
+            _fit_probe(copy, _validate.take_rows(source, fit_rows), labels[fit_rows], epochs=epochs,
                        batch_size=min(32, cut))
             held = x_held if name == "real inputs" else _zeros_like(x_held)
             losses[name] = _probe_loss(copy, held, y_held)

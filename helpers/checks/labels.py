@@ -310,17 +310,9 @@ def _predict(model, x, max_rows: int, y=None):
         _validate.same_length(x=n, y=len(y))
     rows = np.arange(n) if n <= max_rows else np.linspace(0, n - 1, max_rows).astype(int)
     if n > max_rows:
-        inputs = _take(inputs, rows)
+        inputs = _validate.take_rows(inputs, rows)
     p = _keras.predict(model, inputs)[0]
     return p.reshape(len(p), -1), rows, inputs
-
-
-def _take(inputs, rows):
-    if isinstance(inputs, dict):
-        return {k: v[rows] for k, v in inputs.items()}
-    if isinstance(inputs, list):
-        return [v[rows] for v in inputs]
-    return inputs[rows]
 
 
 def _class_ids(labels: np.ndarray):

@@ -189,16 +189,6 @@ def _subset(n: int, max_rows: int) -> np.ndarray | None:
     return np.sort(np.random.default_rng(0).choice(n, size=max_rows, replace=False))
 
 
-def _take(inputs, rows):
-    if rows is None:
-        return inputs
-    if isinstance(inputs, dict):
-        return {k: v[rows] for k, v in inputs.items()}
-    if isinstance(inputs, list):
-        return [v[rows] for v in inputs]
-    return inputs[rows]
-
-
 class _Predictions:
     """One model's predictions on (a bounded subset of) x, with its labels."""
 
@@ -220,7 +210,7 @@ class _Predictions:
             return
         rows = _subset(n, max_rows)
         self.y = ids if rows is None else ids[rows]
-        raw = _keras.predict(model, _take(inputs, rows))[0]
+        raw = _keras.predict(model, _validate.take_rows(inputs, rows))[0]
         raw = raw.reshape(len(raw), -1)
         self.units = raw.shape[1]
         if self.units == 1 and not set(np.unique(self.y).tolist()) <= {0, 1}:
@@ -522,7 +512,7 @@ def _probabilities(model, x, max_rows):
                          f"{len(outputs)} outputs. Call them on one output's sub-model.")
     inputs, n = _validate.as_inputs(x, "x", model)
     rows = _subset(n, max_rows)
-    raw = _keras.predict(model, _take(inputs, rows))[0]
+    raw = _keras.predict(model, _validate.take_rows(inputs, rows))[0]
     raw = raw.reshape(len(raw), -1)
     loss = outputs[0].loss
     if loss is not None and loss.from_logits:
