@@ -247,9 +247,10 @@ def _(tmp_path):
       "loss.categorical-with-class-ids", "labels.class-ids-out-of-range",
       "labels.one-hot-rows",
       xfail="loss.binary-crossentropy-multiclass needs three or more softmax units, and no "
-            "check compares 1-D 0/1 labels with a 2-unit output: Keras broadcasts y to both "
-            "units, where binary cross-entropy is -(log p0 + log p1) whatever y is, so the "
-            "model can't learn, yet nothing static fires (untrained: outcome checks wait)")
+            "check compares 0/1 class ids with a 2-unit output under binary cross-entropy: "
+            "Keras 3.15 refuses fit with 'target and output must have the same rank' (1-D y) "
+            "or '... same shape' (y of shape (n, 1)), and diagnose says nothing that explains "
+            "it (measured)")
 def _(tmp_path):
     # A two-unit softmax head (two classes "like the MNIST example"), labels 0/1, and
     # binary_crossentropy; the fix is sparse_categorical_crossentropy for the same head.
