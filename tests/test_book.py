@@ -185,6 +185,14 @@ def test_launch_buttons_only_with_a_real_repository():
             "with a repository configured, offer the Colab launch button"
 
 
+def test_cross_page_glue_has_a_format():
+    """`{glue:text}`path::key`` without `:format` is read as key "path:" with format "key"
+    (myst-nb splits at the last colon), a build warning; integers take `:d`."""
+    for page in BOOK.rglob("*.md"):
+        bare = re.findall(r"\{glue:\w+\}`[^`]*::[^`:]+`", page.read_text())
+        assert not bare, f"{page.name}: add a format (e.g. :d) to {bare}"
+
+
 def test_pages_glue_only_numbers_their_notebooks_define():
     """Cross-page glue (`{glue:text}`path.ipynb::key``) must name an existing notebook and key."""
     for page in BOOK.rglob("*.md"):
