@@ -29,7 +29,8 @@ CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chro
 
 pytestmark = pytest.mark.skipif(SITE is None, reason="set BOOK_HTML to a built book to test it")
 
-TF_NOISE = re.compile(r"oneDNN custom operations|cuda drivers|cuInit|absl::|cpu_feature_guard|I0000 00:00")
+TF_NOISE = re.compile(r"oneDNN custom operations|cuda drivers|cuInit|absl::|cpu_feature_guard"
+                      r"|I0000 00:00")
 # Where the build machine keeps Python packages and notebook kernels: a warning printed
 # with its file name shows these, and they mean nothing to a reader.
 MACHINE_PATH = re.compile(r"site-packages|dist-packages|/ipykernel_\d+/")
