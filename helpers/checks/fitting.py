@@ -470,6 +470,20 @@ def check_gradients(model, x, y, *, ratio: float = 100.0, max_rows: int = 256) -
     return []
 
 
+def _tap(model, tensors, inputs, max_rows: int):
+    """The values of graph ``tensors`` of ``model`` on (at most ``max_rows`` of) ``inputs``,
+    in inference mode, as a list; None for a model without a graph (subclassed)."""
+    import keras
+
+    try:
+        graph_inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+        probe = keras.Model(graph_inputs, tensors)
+    except (AttributeError, ValueError, TypeError):
+        return None
+    outputs = probe(_rows(inputs, max_rows), training=False)
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
 def _relu_layers(model) -> list:
     import keras
 
@@ -499,14 +513,9 @@ def check_dead_relu(model, x, *, max_share: float = 0.5, max_rows: int = 512) ->
     layers = _relu_layers(model)
     if not layers:
         return []
-    try:
-        graph_inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-        probe = keras.Model(graph_inputs, [layer.output for layer in layers])
-    except (AttributeError, ValueError, TypeError):
+    outputs = _tap(model, [layer.output for layer in layers], inputs, max_rows)
+    if outputs is None:
         return []  # subclassed models have no graph to tap
-    outputs = probe(_rows(inputs, max_rows), training=False)
-    if not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
     found = []
     for layer, out in zip(layers, outputs):
         out = keras.ops.convert_to_numpy(out)
@@ -1502,14 +1511,9 @@ def check_batchnorm_statistics(model, x, *, max_rows: int = 1024, max_shift: flo
     if not layers or n < 2:
         return []
     trained = not _untrained(model) if getattr(model, "optimizer", None) is not None else None
-    try:
-        graph_inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
-        probe = keras.Model(graph_inputs, [layer.input for layer in layers])
-    except (AttributeError, ValueError, TypeError):
+    outputs = _tap(model, [layer.input for layer in layers], inputs, max_rows)
+    if outputs is None:
         return []  # subclassed models have no graph to tap
-    outputs = probe(_rows(inputs, max_rows), training=False)
-    if not isinstance(outputs, (list, tuple)):
-        outputs = [outputs]
     found = []
     for layer, out in zip(layers, outputs):
         moving_mean = np.asarray(layer.moving_mean.numpy(), dtype=float)
