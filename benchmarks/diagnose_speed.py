@@ -1,6 +1,17 @@
-"""Benchmark: ``helpers.diagnose`` on a large data set, and ``DiagnoseCallback``'s overhead.
+"""Benchmark: ``helpers.diagnose`` on large data and on CNNs; ``DiagnoseCallback``'s overhead.
 
-    python benchmarks/diagnose_speed.py [--rows 100000] [--features 50] [--fit-rows 20000]
+    python benchmarks/diagnose_speed.py [--cases mlp,cnn,vgg64] [--rows 100000]
+                                        [--features 50] [--fit-rows 20000] [--no-fit]
+
+Each case prints ``diagnose``'s time as a ratio to one ``model.predict`` of the same rows
+(the faster of two predicts), and the rows each check read (``report.rows_read``).
+
+Cases: ``mlp`` (below), ``cnn`` (a small Conv2D net trained 3 epochs on scikit-learn's
+digits, 1,797 8x8 images), ``vgg64`` (``keras.applications.VGG16(weights=None,
+input_shape=(64, 64, 3), classes=10)`` on 64 random images) and ``vgg224`` (the same at
+224 x 224 with 32 images; slow, so not in the default list). The VGG16s are compiled and
+given a two-epoch History, so ``diagnose`` treats them as trained and runs every check
+that reads predictions.
 
 1. ``diagnose`` on ``rows`` x ``features`` float32 inputs with a 3-layer MLP (64-32-1),
    labels and an equally large serving set. Nothing is trained. The checks bound their own
@@ -68,12 +79,83 @@ def fit_seconds(x, y, callback=None, repeats: int = 2) -> tuple[float, float]:
     return best, inside
 
 
+def small_cnn() -> keras.Model:
+    model = keras.Sequential([keras.Input(shape=(8, 8, 1)),
+                              keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+                              keras.layers.MaxPooling2D(),
+                              keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+                              keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def digits_cnn():
+    """A small Conv2D net trained 3 epochs on digits (pixels / 16), its inputs, labels
+    and History."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.images / 16.0).astype("float32")[..., None]
+    y = digits.target.astype("int64")
+    helpers.seed(0)
+    model = small_cnn()
+    history = model.fit(x, y, epochs=3, batch_size=32, verbose=0)
+    return model, x, y, history
+
+
+def vgg16(size: int, rows: int):
+    """An untrained VGG16 (10 classes) on ``rows`` random images, with random labels and
+    a two-epoch History (so it counts as trained)."""
+    helpers.seed(0)
+    model = keras.applications.VGG16(weights=None, input_shape=(size, size, 3), classes=10)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, size=(rows, size, size, 3)).astype("float32")
+    y = rng.integers(0, 10, size=rows)
+    return model, x, y, {"loss": [2.31, 2.30]}
+
+
+def ratio_to_predict(name: str, model, x, y, history=None, x_serve=None) -> None:
+    """``diagnose`` twice and ``model.predict`` twice on the same rows; print the ratio."""
+    predict = min(timed(lambda: model.predict(x, verbose=0))[1] for _ in range(2))
+    report, first = timed(lambda: helpers.diagnose(model, x, y, x_serve=x_serve,
+                                                   history=history))
+    _, second = timed(lambda: helpers.diagnose(model, x, y, x_serve=x_serve,
+                                               history=history))
+    print(f"{name}:")
+    print(f"  one predict {predict:.2f} s; diagnose first call {first:.2f} s "
+          f"({first / predict:.1f}x), second call {second:.2f} s ({second / predict:.1f}x); "
+          f"{len(report.checks_run)} checks ran, {len(report.checks_skipped)} skipped, "
+          f"{len(report)} findings")
+    rows = getattr(report, "rows_read", None)
+    if rows:
+        print("  rows read: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default="mlp,cnn,vgg64",
+                        help="comma-separated: mlp, cnn, vgg64, vgg224")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--features", type=int, default=50)
     parser.add_argument("--fit-rows", type=int, default=20_000)
+    parser.add_argument("--no-fit", action="store_true",
+                        help="skip the DiagnoseCallback overhead part of the mlp case")
     args = parser.parse_args()
+    cases = args.cases.split(",")
+
+    if "cnn" in cases:
+        ratio_to_predict("diagnose, small Conv2D net on digits (1,797 8x8 images)",
+                         *digits_cnn())
+    if "vgg64" in cases:
+        ratio_to_predict("diagnose, VGG16 at 64x64, 64 images", *vgg16(64, 64))
+    if "vgg224" in cases:
+        ratio_to_predict("diagnose, VGG16 at 224x224, 32 images", *vgg16(224, 32))
+    if "mlp" not in cases:
+        return
 
     helpers.seed(0)
     x, y = data(args.rows, args.features)
@@ -81,9 +163,16 @@ def main() -> None:
     model = mlp(args.features)
     report, first = timed(lambda: helpers.diagnose(model, x, y, x_serve=x_serve))
     _, second = timed(lambda: helpers.diagnose(model, x, y, x_serve=x_serve))
+    predict = min(timed(lambda: model.predict(x, verbose=0))[1] for _ in range(2))
     print(f"diagnose, {args.rows:,} x {args.features} rows, 3-layer MLP, with serving data:")
     print(f"  first call {first:.2f} s, second call {second:.2f} s "
-          f"({len(report.checks_run)} checks ran, {len(report)} findings)")
+          f"({len(report.checks_run)} checks ran, {len(report)} findings); one predict of "
+          f"the same rows {predict:.2f} s (second call {second / predict:.1f}x)")
+    rows = getattr(report, "rows_read", None)
+    if rows:
+        print("  rows read: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
+    if args.no_fit:
+        return
 
     x_fit, y_fit = data(args.fit_rows, args.features, seed=2)
     plain, _ = fit_seconds(x_fit, y_fit)
