@@ -208,3 +208,103 @@ def predict(model, inputs, chunk: int = 512) -> list[np.ndarray]:
             out = [out]
         parts.append([np.asarray(keras.ops.convert_to_numpy(o), dtype=float) for o in out])
     return [np.concatenate(column) for column in zip(*parts)]
+
+
+def leaf_layers(model) -> list:
+    """The layers of ``model`` that hold no layers themselves, nested models opened."""
+    found, stack = [], list(reversed(getattr(model, "layers", None) or []))
+    while stack:
+        layer = stack.pop()
+        inner = getattr(layer, "layers", None)
+        if inner:
+            stack.extend(reversed(inner))
+        else:
+            found.append(layer)
+    return found
+
+
+def _known_shape(layer, which: str):
+    """``layer.output.shape`` (or ``.input``), None when the layer has no single one (a
+    subclassed model's layers, a layer called on several inputs or used twice)."""
+    try:
+        shape = getattr(layer, which).shape
+    except (AttributeError, ValueError, TypeError):
+        return None
+    return tuple(shape) if shape is not None else None
+
+
+def _per_position(shape) -> float:
+    """Positions per row (steps, pixels) of a (batch, ..., features) shape."""
+    return float(np.prod([d or 1 for d in shape[1:-1]])) if shape and len(shape) > 2 else 1.0
+
+
+def cost_per_row(model) -> tuple[float, float, float]:
+    """An estimate of what one row costs ``model``: (multiply-adds, values in the largest
+    layer output, values in all layer outputs).
+
+    A layer's multiply-adds are its weights times the positions (pixels, steps) it applies
+    them at; recurrent layers apply theirs at every input step; an Embedding only looks
+    rows up. Layers whose shapes the graph doesn't say (subclassed models) are charged at
+    every position of the model's input, which errs on the dear side.
+    """
+    try:
+        inputs = [tuple(t.shape) for t in (model.inputs or ())]
+    except (AttributeError, ValueError):
+        inputs = []
+    positions_in = max([_per_position(s) for s in inputs if s] or [1.0])
+    macs = widest = total = 0.0
+    for layer in leaf_layers(model):
+        params = float(sum(np.prod(w.shape) for w in layer.weights))
+        out = _known_shape(layer, "output")
+        if type(layer).__name__ == "Embedding":
+            params = 0.0
+        if out is None:
+            positions = positions_in
+        elif hasattr(layer, "cell"):  # recurrent: the weights are used at every step
+            positions = _per_position(_known_shape(layer, "input") or out)
+        else:
+            positions = _per_position(out)
+        macs += params * positions
+        if out is not None:
+            size = float(np.prod([d or 1 for d in out[1:]]))
+            widest, total = max(widest, size), total + size
+    for shape in inputs:
+        size = float(np.prod([d or 1 for d in shape[1:]]))
+        widest, total = max(widest, size), total + size
+    return max(macs, float(model.count_params()), 1.0), max(widest, 1.0), max(total, 1.0)
+
+
+def layers_with_training_arg(model) -> list:
+    """The leaf layers whose ``call`` takes ``training`` (Dropout, BatchNormalization,
+    noise layers, recurrent layers, custom layers that ask for it): the only ones that can
+    behave differently in training mode. Dense and EinsumDense take it and ignore it."""
+    return [layer for layer in leaf_layers(model)
+            if getattr(layer, "_call_has_training_arg", True)
+            and type(layer).__name__ not in ("Dense", "EinsumDense")]
+
+
+def ignores_training(model) -> bool:
+    """A Sequential or functional model none of whose layers takes ``training``: calling
+    it in training mode runs the same computation as in inference mode."""
+    return type(model).__name__ in ("Sequential", "Functional") and \
+        not layers_with_training_arg(model)
+
+
+def relu_layers(model) -> list:
+    """The layers of ``model`` (not of nested models, whose tensors are not in its graph)
+    that apply relu: a ReLU layer or a layer whose activation is relu."""
+    found = []
+    for layer in getattr(model, "layers", []):
+        if isinstance(layer, keras.Model):
+            continue
+        if type(layer).__name__ == "ReLU":
+            found.append(layer)
+        elif hasattr(layer, "activation") and _activation_name(layer.activation) == "relu":
+            found.append(layer)
+    return found
+
+
+def batchnorm_layers(model) -> list:
+    """The BatchNormalization layers of ``model`` (not of nested models)."""
+    return [layer for layer in getattr(model, "layers", [])
+            if isinstance(layer, keras.layers.BatchNormalization)]

@@ -254,6 +254,20 @@ def same_length(**arrays) -> int:
     return next(iter(lengths.values()))
 
 
+class CheckedHistory(dict):
+    """A history :func:`as_history` has already validated: its curves as float arrays, and
+    the ``params`` of the original History (or None). ``as_history`` returns it as it is,
+    so ``diagnose`` validates a History once for all its checks."""
+
+    def __init__(self, curves: Mapping, params=None):
+        super().__init__(curves)
+        self.params = params
+
+    @property
+    def history(self):
+        return self
+
+
 def as_history(history, name: str = "history") -> dict[str, np.ndarray]:
     """A ``keras.callbacks.History`` or a dict of per-epoch lists as ``{metric: float array}``,
     checked: the one place a history is validated (``diagnose``, the fitting checks and
@@ -263,6 +277,8 @@ def as_history(history, name: str = "history") -> dict[str, np.ndarray]:
     single numbers, lists of different lengths, no epochs and no ``'loss'`` raise errors
     that name ``name``.
     """
+    if isinstance(history, CheckedHistory):
+        return history
     data = getattr(history, "history", history)
     if not isinstance(data, Mapping):
         raise TypeError(f"{name} must be a keras History or a dict of per-epoch lists, got "
@@ -393,6 +409,15 @@ def take_rows(value, rows):
     if iloc is not None:
         return iloc[rows]
     return np.asarray(value)[rows]
+
+
+def sample_rows(n: int, max_rows: int) -> np.ndarray:
+    """The row indices a check reads when it reads at most ``max_rows`` of ``n`` rows: all
+    of them in order, or ``max_rows`` evenly spaced ones (deterministic, and data sorted by
+    class still gives every class)."""
+    if n <= max_rows:
+        return np.arange(n)
+    return np.linspace(0, n - 1, max_rows).astype(int)
 
 
 def _dense_sample(x, name: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from helpers import _validate
+from helpers import _outputs, _validate
 from helpers.checks import CHECKS, RULES
 from helpers.checks.fitting import (
     NOT_LEARNED,
@@ -13,7 +13,6 @@ from helpers.checks.fitting import (
     check_learned,
     learning_state,
 )
-from helpers.checks.preprocessing import check_column_mismatch
 from helpers.report import COULD_NOT_USE, Report
 
 #: Consequence rule -> the rules it follows from when both are found. Only direct
@@ -114,26 +113,30 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
     # into arrays; otherwise each check gets the caller's own objects: DataFrame column names
     # matter to some checks, and NaN in the data is a finding (preprocessing), not a usage error.
     given = {"model": model}
-    early, unusable_serve = [], None
+    early, unusable_serve, explained = [], None, []
     try:
-        x, y, x_serve, _ = _validate.model_data(model, x, y, x_serve)
+        x, y, x_serve, counts = _validate.model_data(model, x, y, x_serve)
     except ValueError as exc:
         if x_serve is None or "x_serve" not in str(exc):
             raise
         # Serving columns that differ from training (get_dummies on a batch that lacks a
         # category) can't be fed to the model; say which columns, if the names tell.
-        early = [] if x is None else check_column_mismatch(x, x_serve)
+        explained = [name for name, spec in CHECKS.items() if spec.unfit_serving]
+        early = [] if x is None else [f for name in explained
+                                      for f in CHECKS[name].function(x, x_serve)]
         if not early:
             raise
         unusable_serve = f"x_serve does not fit the model: {exc}"
-        x, y, _, _ = _validate.model_data(model, x, y)
+        x, y, _, counts = _validate.model_data(model, x, y)
         x_serve = None
     for key, value in (("x", x), ("y", y), ("x_serve", x_serve)):
         if value is not None:
             given[key] = value
-    if history is not None:
-        _validate.as_history(history)  # validate; checks get the original (a History keeps params)
-        given["history"] = history
+    if history is not None:  # validated once; the checks get it with the History's params
+        given["history"] = _validate.CheckedHistory(_validate.as_history(history),
+                                                    getattr(history, "params", None))
+    # The model's outputs on one sample of x, computed once (on first use) for every check.
+    forward = _outputs.Forward(model, x, counts["x"]) if x is not None else None
 
     compiled = bool(getattr(model, "compiled", False))
     n_outputs = len(model.outputs or ())
@@ -154,6 +157,9 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
 
     def run_check(name, spec) -> None:
         kwargs = {k: given[k] for k in spec.needs + spec.optional if k in given}
+        if spec.forward and forward is not None:
+            kwargs["forward"] = forward
+            forward.reader = name
         try:
             findings.extend(spec.function(**kwargs))
         except _validate.NotApplicable as exc:
@@ -162,12 +168,17 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
         except (ValueError, TypeError) as exc:
             skipped[name] = COULD_NOT_USE + str(exc)
             return
+        except Exception as exc:  # noqa: BLE001 - a probe that fails skips its check only
+            skipped[name] = (f"{COULD_NOT_USE}the model failed on it "
+                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+                             if str(exc) else f"{COULD_NOT_USE}{type(exc).__name__}")
+            return
         run.append(name)
 
     # (1)-(2): the model, its compile settings, the data, the curves.
     outcome = {}
     for name, spec in CHECKS.items():
-        if early and spec.function is check_column_mismatch:
+        if early and name in explained:
             run.append(name)
         elif spec.function is check_learned:
             continue
@@ -177,11 +188,15 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
             run_check(name, spec)
     # (3): did the model learn from this data? Outcome checks need one that did.
     if "x" in given and "y" in given:
+        forward.reader = check_learned.__name__
         try:
-            state = learning_state(model, given["x"], given["y"], given.get("history"))
-        except (ValueError, TypeError) as exc:
+            state = learning_state(model, given["x"], given["y"], given.get("history"),
+                                   forward=forward)
+        except Exception as exc:  # noqa: BLE001 - as in run_check
             state = Learning("unknown")
-            skipped[check_learned.__name__] = COULD_NOT_USE + str(exc)
+            skipped[check_learned.__name__] = COULD_NOT_USE + (
+                str(exc) if isinstance(exc, (ValueError, TypeError))
+                else f"the model failed on it ({type(exc).__name__}: {exc})")
         else:
             findings.extend(_learning_findings(state, findings))
             run.append(check_learned.__name__)
@@ -202,7 +217,8 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
                 skipped[name] = withheld
             else:
                 run_check(name, spec)
-    return Report(_link_consequences(findings), checks_run=run, checks_skipped=skipped)
+    return Report(_link_consequences(findings), checks_run=run, checks_skipped=skipped,
+                  rows_read=forward.rows_read if forward is not None else None)
 
 
 def _learning_findings(state, findings) -> list:

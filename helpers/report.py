@@ -146,10 +146,12 @@ class Report(Sequence):
     use the data it was given (``could_not_check``; the first line of the text says how
     many and why). ``report.rules`` is the set of rule ids found, handy in asserts.
     ``checks_run`` names the checks that ran and ``checks_skipped`` maps the others to the
-    reason (usually a missing input, which leaves the report ok).
+    reason (usually a missing input, which leaves the report ok). ``rows_read`` maps each
+    check that ran the model (through ``diagnose``'s shared outputs) to the rows of ``x``
+    it read.
     """
 
-    def __init__(self, findings=(), checks_run=(), checks_skipped=None):
+    def __init__(self, findings=(), checks_run=(), checks_skipped=None, rows_read=None):
         findings = list(findings)
         for f in findings:
             if not isinstance(f, Finding):
@@ -157,6 +159,7 @@ class Report(Sequence):
         self._findings = _rank(findings)
         self.checks_run = tuple(checks_run)
         self.checks_skipped = dict(checks_skipped or {})
+        self.rows_read = dict(rows_read or {})
 
     def __getitem__(self, i):
         return self._findings[i]
@@ -215,6 +218,9 @@ class Report(Sequence):
         if self.checks_skipped:
             lines.append("Skipped:")
             lines += [f"  {name}: {why}" for name, why in self.checks_skipped.items()]
+        if self.rows_read:
+            lines.append("Rows of x read by the checks that ran the model: " + ", ".join(
+                f"{name} {rows}" for name, rows in self.rows_read.items()))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -229,6 +235,7 @@ class Report(Sequence):
             "checks_run": list(self.checks_run),
             "checks_skipped": dict(self.checks_skipped),
             "could_not_check": self.could_not_check,
+            "rows_read": dict(self.rows_read),
         }
 
     def to_json(self, **kwargs) -> str:

@@ -208,24 +208,31 @@ def check_output_matches_labels(model, y) -> list:
 
 @check(NOT_PROBABILITIES.id, compiled=True)
 def check_predicted_probabilities(model, x, *, tolerance: float = 1e-3,
-                                  max_rows: int = 2048) -> list:
+                                  max_rows: int = 2048, forward=None) -> list:
     """Predict on (up to ``max_rows`` of) ``x`` and check that probabilities look like it.
 
     Only outputs whose loss promises probabilities (a cross-entropy with
     ``from_logits=False``) are judged; rows of a categorical output must sum to 1 within
-    ``tolerance``.
+    ``tolerance``. ``forward``: the outputs ``diagnose`` computed once
+    (:class:`helpers._outputs.Forward`).
     """
     _validate.as_model(model, compiled=True)
     if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
         raise ValueError(f"tolerance must be a number in (0, 1), got {tolerance!r}")
-    inputs, n = _validate.as_inputs(x, "x", model)
+    if forward is not None:
+        forward.validate()
+    else:
+        inputs, n = _validate.as_inputs(x, "x", model)
     outputs = [o for o in model_outputs(model) if o.loss and o.loss.probabilistic
                and not o.loss.from_logits]
     if not outputs:
         return []
-    if n > max_rows:
-        inputs = _validate.take_rows(inputs, slice(0, max_rows))
-    predictions = _keras.predict(model, inputs)
+    if forward is not None:
+        predictions = forward.predictions(max_rows)
+    else:
+        if n > max_rows:
+            inputs = _validate.take_rows(inputs, slice(0, max_rows))
+        predictions = _keras.predict(model, inputs)
     found = []
     for o in outputs:
         p = np.asarray(predictions[o.index], dtype=float)

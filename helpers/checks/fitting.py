@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from helpers import _datasets, _keras, _validate
-from helpers._keras import BINARY_LOSSES, CATEGORICAL_LOSSES, _activation_name, model_outputs
+from helpers._keras import BINARY_LOSSES, CATEGORICAL_LOSSES, model_outputs
+from helpers._outputs import gradient_batches
 from helpers._targets import is_regression, target_kind
 from helpers._validate import as_history  # the one home of history validation
 from helpers.checks import check, rule
@@ -382,12 +383,15 @@ class LossError(ValueError):
 
 
 def layer_gradient_norms(model, x, y, *, max_rows: int = 256) -> list[tuple[str, float]]:
-    """RMS gradient of the loss per kernel weight, first layer to last, on one batch.
+    """RMS gradient of the loss per kernel weight, first layer to last, on the first rows.
 
-    The batch is the first ``max_rows`` rows of ``x`` and ``y``. The model is run in
+    The rows are the first ``max_rows`` of ``x`` and ``y``, fewer for a model that is dear
+    per row (:func:`helpers._outputs.gradient_batches`: a VGG16 at 224x224 gets two), in
+    batches small enough for memory; the gradient is their average. The model is run in
     training mode (dropout on, BatchNormalization on batch statistics, as in ``fit``);
     every non-trainable variable is restored afterwards and no weight is updated.
     """
+
     import keras
     import tensorflow as tf
 
@@ -397,6 +401,7 @@ def layer_gradient_norms(model, x, y, *, max_rows: int = 256) -> list[tuple[str,
     _validate.same_length(x=n, y=len(labels))
     if not (isinstance(max_rows, (int, np.integer)) and max_rows >= 1):
         raise ValueError(f"max_rows must be a positive integer, got {max_rows!r}")
+    max_rows, batch = gradient_batches(model, max_rows)
     inputs, labels = _rows(inputs, max_rows), labels[:max_rows]
     if labels.dtype.kind in "USO":
         raise TypeError("y must be numeric to compute the loss, got values of type "
@@ -405,11 +410,17 @@ def layer_gradient_norms(model, x, y, *, max_rows: int = 256) -> list[tuple[str,
     if not kernels:
         return []
     saved = [v.numpy() for v in model.non_trainable_variables]
+    grads = [None] * len(kernels)
     try:
-        with tf.GradientTape() as tape:
-            predicted = model(inputs, training=True)
-            loss = model.compute_loss(x=inputs, y=labels, y_pred=predicted, training=True)
-        grads = tape.gradient(loss, kernels)
+        for start in range(0, len(labels), batch):
+            part = slice(start, start + batch)
+            xb, yb = _validate.take_rows(inputs, part), labels[part]
+            with tf.GradientTape() as tape:
+                predicted = model(xb, training=True)
+                loss = model.compute_loss(x=xb, y=yb, y_pred=predicted, training=True)
+            share = len(yb) / len(labels)  # the loss is a mean over the batch
+            grads = [g if new is None else new * share if g is None else g + new * share
+                     for g, new in zip(grads, tape.gradient(loss, kernels))]
     except (ValueError, TypeError, tf.errors.InvalidArgumentError) as exc:
         raise LossError(f"y: the model's loss could not be computed on these labels "
                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
@@ -426,9 +437,11 @@ def layer_gradient_norms(model, x, y, *, max_rows: int = 256) -> list[tuple[str,
 
 
 @check(VANISHING.id, EXPLODING.id, compiled=True, single_output=True)
-def check_gradients(model, x, y, *, ratio: float = 100.0, max_rows: int = 256) -> list:
-    """Compare the first layer's RMS gradient per weight with the last layer's, on one
-    batch of at most ``max_rows`` rows (see :func:`layer_gradient_norms`).
+def check_gradients(model, x, y, *, ratio: float = 100.0, max_rows: int = 256,
+                    forward=None) -> list:
+    """Compare the first layer's RMS gradient per weight with the last layer's, on at
+    most ``max_rows`` rows (see :func:`layer_gradient_norms`; with ``forward``, the first
+    rows of ``diagnose``'s sample).
 
     Vanishing: first / last < 1 / ``ratio``. Exploding: first / last > ``ratio``, or any
     gradient that is not finite. Models with fewer than three kernel layers are skipped,
@@ -438,9 +451,13 @@ def check_gradients(model, x, y, *, ratio: float = 100.0, max_rows: int = 256) -
     if not (isinstance(ratio, (int, float)) and ratio > 1):
         raise ValueError(f"ratio must be a number above 1, got {ratio!r}")
     _validate.as_model(model, compiled=True)
-    _validate.as_inputs(x, "x", model)
+    if forward is None:
+        _validate.as_inputs(x, "x", model)
     if y is not None and _validate.as_labels(y, "y").dtype.kind in "USO":
         return []
+    if forward is not None:
+        rows = min(max_rows, gradient_batches(model, max_rows)[0])
+        x, y = forward.inputs(rows), forward.take(_validate.as_labels(y, "y"), rows)
     try:
         norms = layer_gradient_norms(model, x, y, max_rows=max_rows)
     except LossError:
@@ -484,44 +501,39 @@ def _tap(model, tensors, inputs, max_rows: int):
     return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 
-def _relu_layers(model) -> list:
-    import keras
-
-    found = []
-    for layer in getattr(model, "layers", []):
-        if isinstance(layer, keras.Model):  # a nested model's tensors are not in this graph
-            continue
-        if type(layer).__name__ == "ReLU":
-            found.append(layer)
-        elif hasattr(layer, "activation") and _activation_name(layer.activation) == "relu":
-            found.append(layer)
-    return found
-
-
 @check(DEAD_RELU.id)
-def check_dead_relu(model, x, *, max_share: float = 0.5, max_rows: int = 512) -> list:
+def check_dead_relu(model, x, *, max_share: float = 0.5, max_rows: int = 512,
+                    forward=None) -> list:
     """Share of units in each relu layer that output exactly 0 on every one of the first
-    ``max_rows`` rows of ``x``; flagged when it reaches ``max_share``. Units of
-    convolutional layers count per channel; units whose outputs are NaN (diverged
-    weights) are left out of the count."""
+    ``max_rows`` rows of ``x`` (with ``forward``, of ``diagnose``'s sample); flagged when
+    it reaches ``max_share``. Units of convolutional layers count per channel; units whose
+    outputs are NaN (diverged weights) are left out of the count."""
     import keras
 
     _validate.as_model(model)
     if not (isinstance(max_share, (int, float)) and 0 < max_share <= 1):
         raise ValueError(f"max_share must be a number in (0, 1], got {max_share!r}")
-    inputs, _ = _validate.as_inputs(x, "x", model)
-    layers = _relu_layers(model)
+    if forward is not None:
+        forward.validate()
+    else:
+        inputs, _ = _validate.as_inputs(x, "x", model)
+    layers = _keras.relu_layers(model)
     if not layers:
         return []
-    outputs = _tap(model, [layer.output for layer in layers], inputs, max_rows)
-    if outputs is None:
+    if forward is not None:  # per row and unit: the largest output, and a NaN flag
+        tapped = forward.hidden("relu", max_rows)
+    else:
+        outputs = _tap(model, [layer.output for layer in layers], inputs, max_rows)
+        tapped = None if outputs is None else [
+            (layer, [keras.ops.convert_to_numpy(out)]) for layer, out in zip(layers, outputs)]
+    if tapped is None:
         return []  # subclassed models have no graph to tap
     found = []
-    for layer, out in zip(layers, outputs):
-        out = keras.ops.convert_to_numpy(out)
+    for layer, values in tapped:
+        out = values[0]
         per_unit = out.reshape(-1, out.shape[-1])
         # NaN outputs mean diverged weights, not dead units (check_training_stability).
-        finite = np.isfinite(per_unit).all(axis=0)
+        finite = np.isfinite(values[-1].reshape(-1, out.shape[-1])).all(axis=0)
         if not finite.any():
             continue
         dead = ~(per_unit[:, finite] > 0).any(axis=0)
@@ -806,7 +818,7 @@ def _probabilities(p: np.ndarray, out) -> np.ndarray | None:
 
 
 def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
-                   min_per_class: int = 10, max_rows: int = 2048) -> Learning:
+                   min_per_class: int = 10, max_rows: int = 2048, forward=None) -> Learning:
     """Did ``model`` learn from ``x, y``? See :class:`Learning` for the answers.
 
     1. Trained at all (:func:`training_state`)? If not: ``"untrained"``.
@@ -848,20 +860,22 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
     try:
         outputs = model_outputs(model)
         labels = _validate.as_labels(y, "y")
-        inputs, n = _validate.as_inputs(x, "x", model)
+        if forward is not None:
+            forward.validate()
+            n = forward.n
+        else:
+            inputs, n = _validate.as_inputs(x, "x", model)
     except (ValueError, TypeError):
         return Learning("unknown")
     if len(outputs) != 1 or labels.dtype.kind in "USO" or len(labels) != n:
         return Learning("unknown")
     out = outputs[0]
-    rows = np.arange(n) if n <= max_rows else np.linspace(0, n - 1, max_rows).astype(int)
-    if isinstance(inputs, dict):
-        inputs = {k: v[rows] for k, v in inputs.items()}
-    elif isinstance(inputs, list):
-        inputs = [v[rows] for v in inputs]
+    if forward is not None:  # diagnose's sample, evenly spaced within it
+        rows = forward.index(max_rows, "even")
+        p = forward.predictions(max_rows, "even")[0]
     else:
-        inputs = inputs[rows]
-    p = _keras.predict(model, inputs)[0]
+        rows = _validate.sample_rows(n, max_rows)
+        p = _keras.predict(model, _validate.take_rows(inputs, rows))[0]
     p = p.reshape(len(p), -1)
     labels = labels[rows]
     m = len(rows)
@@ -948,7 +962,7 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
 
 
 @check(NOT_LEARNED.id, UNTRAINED.id)
-def check_learned(model, x, y, history=None) -> list:
+def check_learned(model, x, y, history=None, *, forward=None) -> list:
     """Did ``model`` learn from ``x, y``? (:func:`learning_state`.)
 
     Returns ``fitting.untrained`` (a note) for a model whose optimizer has taken no step,
@@ -957,7 +971,7 @@ def check_learned(model, x, y, history=None) -> list:
     checks, withholds those for a model that did not learn, and names the findings that
     explain it.
     """
-    state = learning_state(model, x, y, history)
+    state = learning_state(model, x, y, history, forward=forward)
     if state.state == "untrained":
         return [UNTRAINED.finding(
             state.message + " Checks that judge predictions against y wait for training.",
@@ -972,7 +986,7 @@ def check_learned(model, x, y, history=None) -> list:
 
 @check(DIVERGENCE.id)
 def check_prediction_divergence(model, x, y=None, history=None, *, explode: float = 100.0,
-                                max_rows: int = 2048) -> list:
+                                max_rows: int = 2048, forward=None) -> list:
     """Divergence seen in the predictions, with or without a History: NaN or infinite
     predictions on (at most ``max_rows`` rows of) ``x``, or, for a regression ``y``,
     predictions whose root mean square distance from the mean of y is more than
@@ -984,14 +998,22 @@ def check_prediction_divergence(model, x, y=None, history=None, *, explode: floa
         raise ValueError(f"explode must be a number above 1, got {explode!r}")
     if history is not None and check_training_stability(history):
         return []
-    inputs, n = _validate.as_inputs(x, "x", model)
+    if forward is not None:
+        forward.validate()
+        n = forward.n
+    else:
+        inputs, n = _validate.as_inputs(x, "x", model)
     # Several outputs: the NaN test only (a list of targets has no one mean and spread).
     labels = None if y is None or len(model.outputs or ()) != 1 else _validate.as_labels(y, "y")
     if labels is not None:
         _validate.same_length(x=n, y=len(labels))
-    if n > max_rows:
-        inputs = _rows(inputs, max_rows)
-    predictions = _keras.predict(model, inputs)
+    if forward is not None:
+        predictions = forward.predictions(max_rows)
+        labels = None if labels is None else labels[forward.index(max_rows)]
+    else:
+        if n > max_rows:
+            inputs = _rows(inputs, max_rows)
+        predictions = _keras.predict(model, inputs)
     bad = [float((~np.isfinite(p.reshape(len(p), -1))).any(axis=1).mean()) for p in predictions]
     if max(bad) > 0:
         return [DIVERGENCE.finding(
@@ -1217,13 +1239,14 @@ def _fit_probe(copy, inputs, labels, *, epochs: int, batch_size: int) -> None:
              shuffle=False, verbose=0)
 
 
-def _probe_loss(model, inputs, labels) -> float:
+def _probe_loss(model, inputs, labels, predicted=None) -> float:
     """The compiled loss of ``model`` on its predictions (not ``evaluate``: Keras computes a
     cross-entropy from the logits behind a sigmoid or softmax, which hides an output that
-    can't move, such as softmax over one unit)."""
+    can't move, such as softmax over one unit); ``predicted``: already made."""
     from helpers import _keras
 
-    predicted = _keras.predict(model, inputs)[0]
+    if predicted is None:
+        predicted = _keras.predict(model, inputs)[0]
     truth = labels
     if truth.dtype.kind in "iub":
         truth = truth.astype("float32")
@@ -1244,7 +1267,7 @@ def _zeros_like(inputs):
        compiled=True, single_output=True)
 def check_before_training(model, x, y, *, probes: bool = False, max_rows: int = 1024,
                           batch_rows: int = 32, steps: int = 100, epochs: int = 10,
-                          seed: int = 0) -> list:
+                          seed: int = 0, forward=None) -> list:
     """The checks to run before a long training run.
 
     Without ``probes`` (as ``helpers.diagnose`` runs it) it looks only at a model whose
@@ -1256,12 +1279,18 @@ def check_before_training(model, x, y, *, probes: bool = False, max_rows: int = 
     to ``max_rows`` rows, ``epochs`` epochs on the real inputs against the same on zeros,
     compared on a held-out quarter (``fitting.ignores-inputs``). Rows are drawn with
     ``seed``, so class-sorted data still give every class. The model's weights, optimizer
-    and the inputs are never changed.
+    and the inputs are never changed. Without ``probes``, ``forward`` (``diagnose``'s
+    outputs) supplies the predictions, on rows evenly spaced over its sample.
     """
     from helpers import _keras
 
     _validate.as_model(model, compiled=True)
-    inputs, n = _validate.as_inputs(x, "x", model)
+    forward = None if probes else forward
+    if forward is not None:
+        forward.validate()
+        inputs, n = None, forward.n
+    else:
+        inputs, n = _validate.as_inputs(x, "x", model)
     labels = _validate.as_labels(y, "y")
     _validate.same_length(x=n, y=len(labels))
     for name, value, low in (("max_rows", max_rows, 8), ("batch_rows", batch_rows, 2),
@@ -1275,7 +1304,8 @@ def check_before_training(model, x, y, *, probes: bool = False, max_rows: int = 
         return []  # the label checks report string labels; no loss can be computed
     output = _keras.model_outputs(model)[0]
     kind = output.loss.kind if output.loss else None
-    rows = np.random.default_rng(seed).permutation(n)[:max_rows]
+    rows = forward.index(max_rows, "even") if forward is not None else \
+        np.random.default_rng(seed).permutation(n)[:max_rows]
     sample, sample_labels = _validate.take_rows(inputs, rows), labels[rows]
     found = []
 
@@ -1284,7 +1314,8 @@ def check_before_training(model, x, y, *, probes: bool = False, max_rows: int = 
         shares = _class_shares(labels, kind, output.units)
     if shares is not None:
         try:
-            initial = _probe_loss(model, sample, sample_labels)
+            initial = _probe_loss(model, sample, sample_labels, predicted=None if forward is None
+                                  else forward.predictions(max_rows, "even")[0])
         except (ValueError, TypeError) as exc:
             raise ValueError(f"y: the model's loss could not be computed on these labels "
                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:160]})") \
@@ -1412,7 +1443,7 @@ def _same(a: np.ndarray, b: np.ndarray) -> float:
 
 @check(TRAINING_MODE_INFERENCE.id)
 def check_inference_mode(model, x, *, predict=None, max_rows: int = 256,
-                         tolerance: float = 1e-3) -> list:
+                         tolerance: float = 1e-3, forward=None) -> list:
     """Predictions that change from call to call, or with the other rows in the batch.
 
     On the first ``max_rows`` rows of ``x``. Without ``predict`` (as ``helpers.diagnose``
@@ -1423,21 +1454,34 @@ def check_inference_mode(model, x, *, predict=None, max_rows: int = 256,
     and returns predictions (yours, e.g. ``lambda x: model(x, training=True)``), it is
     called twice and compared with ``model(x, training=False)``. Differences below
     ``tolerance`` (relative to the outputs' size) are rounding, not a finding.
+    ``forward`` (``diagnose``'s outputs): the first rows of its sample, as many as a third
+    of its budget buys (the model runs two and a half more times); a Sequential or
+    functional model none of whose layers takes ``training`` is not run at all.
     """
     import keras
 
     from helpers import _keras
 
     _validate.as_model(model)
-    inputs, n = _validate.as_inputs(x, "x", model)
+    if forward is not None:
+        forward.validate()
+        n = forward.n
+    else:
+        inputs, n = _validate.as_inputs(x, "x", model)
     if predict is not None and not callable(predict):
         raise TypeError(f"predict must be a function of x, got {_validate.describe(predict)}")
     if not (isinstance(max_rows, (int, np.integer)) and max_rows >= 2):
         raise ValueError(f"max_rows must be an integer >= 2, got {max_rows!r}")
     if n < 2:
         return []
-    rows = _rows(inputs, max_rows)
-    reference = _keras.predict(model, rows)[0]
+    if forward is not None:
+        if predict is None and _keras.ignores_training(model):
+            return []  # model(x) runs exactly what model(x, training=False) runs
+        max_rows = max(2, min(max_rows, forward.budget // 3))
+        rows, reference = forward.inputs(max_rows), forward.predictions(max_rows)[0]
+    else:
+        rows = _rows(inputs, max_rows)
+        reference = _keras.predict(model, rows)[0]
     half = len(reference) // 2
     if predict is not None:
         def call():
@@ -1479,16 +1523,9 @@ def check_inference_mode(model, x, *, predict=None, max_rows: int = 256,
         rows=len(reference), source="predict" if predict is not None else "model")]
 
 
-def _batchnorm_layers(model) -> list:
-    import keras
-
-    return [layer for layer in getattr(model, "layers", [])
-            if isinstance(layer, keras.layers.BatchNormalization)]
-
-
 @check(BATCHNORM_STATISTICS.id)
 def check_batchnorm_statistics(model, x, *, max_rows: int = 1024, max_shift: float = 0.5,
-                               max_ratio: float = 4.0) -> list:
+                               max_ratio: float = 4.0, forward=None) -> list:
     """Each BatchNormalization layer's moving mean and variance against the statistics
     of its inputs on up to ``max_rows`` rows of ``x``.
 
@@ -1502,30 +1539,46 @@ def check_batchnorm_statistics(model, x, *, max_rows: int = 1024, max_shift: flo
     import keras
 
     _validate.as_model(model)
-    inputs, n = _validate.as_inputs(x, "x", model)
+    if forward is not None:
+        forward.validate()
+        n = forward.n
+    else:
+        inputs, n = _validate.as_inputs(x, "x", model)
     if not (isinstance(max_shift, (int, float)) and max_shift > 0):
         raise ValueError(f"max_shift must be a positive number, got {max_shift!r}")
     if not (isinstance(max_ratio, (int, float)) and max_ratio > 1):
         raise ValueError(f"max_ratio must be a number above 1, got {max_ratio!r}")
-    layers = _batchnorm_layers(model)
+    layers = _keras.batchnorm_layers(model)
     if not layers or n < 2:
         return []
     trained = not _untrained(model) if getattr(model, "optimizer", None) is not None else None
-    outputs = _tap(model, [layer.input for layer in layers], inputs, max_rows)
-    if outputs is None:
+    if forward is not None:  # per row and channel: the values, or their mean and variance
+        tapped = forward.hidden("batchnorm", max_rows)
+    else:
+        outputs = _tap(model, [layer.input for layer in layers], inputs, max_rows)
+        tapped = None if outputs is None else [
+            (layer, [keras.ops.convert_to_numpy(out)]) for layer, out in zip(layers, outputs)]
+    if tapped is None:
         return []  # subclassed models have no graph to tap
     found = []
-    for layer, out in zip(layers, outputs):
+    for layer, summaries in tapped:
         moving_mean = np.asarray(layer.moving_mean.numpy(), dtype=float)
         moving_var = np.asarray(layer.moving_variance.numpy(), dtype=float)
         if (not trained and np.all(moving_mean == 0) and np.all(moving_var == 1)):
             continue
-        out = np.asarray(keras.ops.convert_to_numpy(out), dtype=float)
-        axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
-        values = np.moveaxis(out, axis, -1).reshape(-1, out.shape[axis])
-        if not np.isfinite(values).all():
-            continue  # diverged weights: check_training_stability reports those
-        mean, var = values.mean(axis=0), values.var(axis=0)
+        out = np.asarray(summaries[0], dtype=float)
+        if len(summaries) == 2:  # per-row means and variances: pooled (total variance)
+            row_var = np.asarray(summaries[1], dtype=float)
+            if not (np.isfinite(out).all() and np.isfinite(row_var).all()):
+                continue
+            mean, var = out.mean(axis=0), row_var.mean(axis=0) + out.var(axis=0)
+            values = out
+        else:
+            axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
+            values = np.moveaxis(out, axis, -1).reshape(-1, out.shape[axis])
+            if not np.isfinite(values).all():
+                continue  # diverged weights: check_training_stability reports those
+            mean, var = values.mean(axis=0), values.var(axis=0)
         shift = float(np.median(np.abs(moving_mean - mean) / np.sqrt(var + layer.epsilon)))
         ratio = float(np.median((moving_var + layer.epsilon) / (var + layer.epsilon)))
         if shift > max_shift or not (1 / max_ratio <= ratio <= max_ratio):

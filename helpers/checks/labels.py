@@ -303,8 +303,13 @@ def _one_hot_findings(values, units, where) -> list:
 
 # --- predictions against labels ------------------------------------------------------------
 
-def _predict(model, x, max_rows: int, y=None):
-    """Predictions on up to ``max_rows`` rows (an evenly spaced subset, deterministic)."""
+def _predict(model, x, max_rows: int, y=None, forward=None):
+    """Predictions on up to ``max_rows`` rows (an evenly spaced subset, deterministic; of
+    ``diagnose``'s sample when ``forward`` is given), the rows and their inputs."""
+    if forward is not None:
+        p = forward.predictions(max_rows, "even")[0]
+        return (p.reshape(len(p), -1), forward.index(max_rows, "even"),
+                forward.inputs(max_rows, "even"))
     inputs, n = _validate.as_inputs(x, "x", model)
     if y is not None:
         _validate.same_length(x=n, y=len(y))
@@ -344,7 +349,8 @@ def auc_with_bound(y01: np.ndarray, score: np.ndarray, z: float) -> tuple[float,
 
 @check(INVERTED.id, PERMUTED.id, single_output=True, outcome=True)
 def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float = 0.4,
-                               min_per_class: int = 10, max_rows: int = 5000) -> list:
+                               min_per_class: int = 10, max_rows: int = 5000,
+                               forward=None) -> list:
     """Predict on ``x`` and look for predictions that match ``y`` the wrong way round.
 
     Binary (one output unit, or two): fires when the AUC of the class-1 score is at most
@@ -364,7 +370,7 @@ def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float =
     if max_auc >= 0.5:
         raise ValueError(f"max_auc must be below 0.5, got {max_auc!r}")
     out = _single_output(model)
-    p, rows, _ = _predict(model, x, max_rows, labels)
+    p, rows, _ = _predict(model, x, max_rows, labels, forward)
     ids = _class_ids(labels)
     if ids is None:
         return []
@@ -420,7 +426,7 @@ def _permutation_findings(predicted, ids, units, output) -> list:
 
 @check(MISALIGNED.id, single_output=True)
 def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: int = 2000,
-                          folds: int = 5, z: float = 2.0) -> list:
+                          folds: int = 5, z: float = 2.0, forward=None) -> list:
     """Can anything simple predict ``y`` from ``x``? If not, the rows may be misaligned.
 
     Cheap and bounded: at most ``max_rows`` rows (an evenly spaced subset) and
@@ -444,7 +450,7 @@ def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: in
     if isinstance(z, bool) or not isinstance(z, (int, float)) or z <= 0:
         raise ValueError(f"z must be a positive number, got {z!r}")
     out = _single_output(model)
-    p, rows, inputs = _predict(model, x, max_rows, labels)
+    p, rows, inputs = _predict(model, x, max_rows, labels, forward)
     ids = _class_ids(labels)
     if ids is None or isinstance(inputs, (dict, list)):
         return []

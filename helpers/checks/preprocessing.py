@@ -686,7 +686,7 @@ def check_unscaled_inputs(model, x, *, max_scale: float = 20.0,
 # Columns
 # ---------------------------------------------------------------------------------------
 
-@check(COLUMN_MISMATCH.id)
+@check(COLUMN_MISMATCH.id, unfit_serving=True)
 def check_column_mismatch(x, x_serve) -> list:
     """Compare the column names of two DataFrames (training ``x`` and serving ``x_serve``).
 

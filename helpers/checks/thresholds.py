@@ -192,7 +192,7 @@ def _subset(n: int, max_rows: int) -> np.ndarray | None:
 class _Predictions:
     """One model's predictions on (a bounded subset of) x, with its labels."""
 
-    def __init__(self, model, x, y, *, max_rows: int, threshold: float):
+    def __init__(self, model, x, y, *, max_rows: int, threshold: float, forward=None):
         _validate.as_model(model)
         max_rows = _check_count(max_rows, "max_rows", 10)
         self.threshold = _check_option(threshold, "threshold", 0, 1)
@@ -201,16 +201,23 @@ class _Predictions:
             raise ValueError(f"model: these checks handle single-output models; the model has "
                              f"{len(outputs)} outputs. Call them on one output's sub-model.")
         self.output = outputs[0]
-        inputs, n = _validate.as_inputs(x, "x", model)
+        if forward is not None:
+            forward.validate()
+            n = forward.n
+        else:
+            inputs, n = _validate.as_inputs(x, "x", model)
         ids = _class_ids(y)
         _validate.same_length(x=n, y=len(ids) if ids is not None else len(
             _validate.as_labels(y, "y")))
         self.usable = ids is not None
         if not self.usable:
             return
-        rows = _subset(n, max_rows)
+        if forward is not None:  # evenly spaced over diagnose's sample
+            rows, raw = forward.index(max_rows, "even"), forward.predictions(max_rows, "even")[0]
+        else:
+            rows = _subset(n, max_rows)
+            raw = _keras.predict(model, _validate.take_rows(inputs, rows))[0]
         self.y = ids if rows is None else ids[rows]
-        raw = _keras.predict(model, _validate.take_rows(inputs, rows))[0]
         raw = raw.reshape(len(raw), -1)
         self.units = raw.shape[1]
         if self.units == 1 and not set(np.unique(self.y).tolist()) <= {0, 1}:
@@ -287,7 +294,7 @@ def _ece(y, p, bins):
 
 @check(NO_BETTER_THAN_MAJORITY.id, COLLAPSED.id, single_output=True, outcome=True)
 def check_against_majority(model, x, y, *, threshold: float = 0.5,
-                           max_rows: int = 2048) -> list:
+                           max_rows: int = 2048, forward=None) -> list:
     """Compare the model's decisions on ``x`` with always predicting the majority class.
 
     Fires ``thresholds.collapsed-predictions`` when the model predicts (almost) one class,
@@ -297,7 +304,7 @@ def check_against_majority(model, x, y, *, threshold: float = 0.5,
     class at least as much as the data does. The baseline is the most common class of
     ``y`` itself, the most generous constant there is.
     """
-    pred = _Predictions(model, x, y, max_rows=max_rows, threshold=threshold)
+    pred = _Predictions(model, x, y, max_rows=max_rows, threshold=threshold, forward=forward)
     if not pred.usable:
         return []
     labels, predicted = pred.y, pred.decisions()
@@ -409,7 +416,7 @@ def check_imbalance_metrics(model, y, *, imbalance_ratio: float = 9.0) -> list:
 
 @check(THRESHOLD_NOT_F1.id, single_output=True, outcome=True)
 def check_threshold(model, x, y, *, threshold: float = 0.5, max_gap: float = 0.05,
-                    min_positives: int = 30, max_rows: int = 2048) -> list:
+                    min_positives: int = 30, max_rows: int = 2048, forward=None) -> list:
     """Is ``threshold`` far from the F1-optimal threshold on these (validation) rows?
 
     Binary models only. Fires when the best F1 over all thresholds beats F1 at
@@ -421,7 +428,7 @@ def check_threshold(model, x, y, *, threshold: float = 0.5, max_gap: float = 0.0
 
     max_gap = _check_option(max_gap, "max_gap", 0, 1)
     min_positives = _check_count(min_positives, "min_positives", 1)
-    pred = _Predictions(model, x, y, max_rows=max_rows, threshold=threshold)
+    pred = _Predictions(model, x, y, max_rows=max_rows, threshold=threshold, forward=forward)
     if not pred.usable or not pred.binary or not pred.probabilistic:
         return []
     labels, score = pred.y, pred.positive
@@ -447,7 +454,7 @@ def check_threshold(model, x, y, *, threshold: float = 0.5, max_gap: float = 0.0
 
 @check(POORLY_CALIBRATED.id, single_output=True, outcome=True)
 def check_calibration(model, x, y, *, max_ece: float = 0.05, bins: int = 10,
-                      min_rows: int = 200, max_rows: int = 2048) -> list:
+                      min_rows: int = 200, max_rows: int = 2048, forward=None) -> list:
     """Expected calibration error of the predicted probabilities on ``x``.
 
     Binary models: ECE of the positive-class probability. Multi-class (softmax) models:
@@ -461,7 +468,7 @@ def check_calibration(model, x, y, *, max_ece: float = 0.05, bins: int = 10,
     max_ece = _check_option(max_ece, "max_ece", 0, 1)
     bins = _check_count(bins, "bins", 2)
     min_rows = _check_count(min_rows, "min_rows", 1)
-    pred = _Predictions(model, x, y, max_rows=max_rows, threshold=0.5)
+    pred = _Predictions(model, x, y, max_rows=max_rows, threshold=0.5, forward=forward)
     if not pred.usable or not pred.probabilistic or pred.rows < min_rows:
         return []
     rng = np.random.default_rng(0)
@@ -501,7 +508,7 @@ def check_calibration(model, x, y, *, max_ece: float = 0.05, bins: int = 10,
 
 # ----------------------------------------------------------------------------- decisions
 
-def _probabilities(model, x, max_rows):
+def _probabilities(model, x, max_rows, forward=None):
     """The single output's values on (a fixed subset of) ``x``, sigmoid/softmax applied when
     the loss says logits; and the rows used."""
     _validate.as_model(model)
@@ -510,9 +517,14 @@ def _probabilities(model, x, max_rows):
     if len(outputs) != 1:
         raise ValueError(f"model: these checks handle single-output models; the model has "
                          f"{len(outputs)} outputs. Call them on one output's sub-model.")
-    inputs, n = _validate.as_inputs(x, "x", model)
-    rows = _subset(n, max_rows)
-    raw = _keras.predict(model, _validate.take_rows(inputs, rows))[0]
+    if forward is not None:  # evenly spaced over diagnose's sample
+        forward.validate()
+        n, rows = forward.n, forward.index(max_rows, "even")
+        raw = forward.predictions(max_rows, "even")[0]
+    else:
+        inputs, n = _validate.as_inputs(x, "x", model)
+        rows = _subset(n, max_rows)
+        raw = _keras.predict(model, _validate.take_rows(inputs, rows))[0]
     raw = raw.reshape(len(raw), -1)
     loss = outputs[0].loss
     if loss is not None and loss.from_logits:
@@ -523,7 +535,7 @@ def _probabilities(model, x, max_rows):
 
 @check(ARGMAX_ONE_UNIT.id, WRONG_COLUMN.id, single_output=True)
 def check_decisions(model, x, *, predicted=None, threshold: float = 0.5,
-                    max_rows: int = 2048) -> list:
+                    max_rows: int = 2048, forward=None) -> list:
     """Do the class decisions your code made (``predicted``) follow the model's scores?
 
     ``predicted`` holds one class id per row of ``x``, as your code computed them from
@@ -540,7 +552,7 @@ def check_decisions(model, x, *, predicted=None, threshold: float = 0.5,
         raise ValueError("predicted must hold one class id per row (integers >= 0), got "
                          f"{_validate.describe(predicted)}")
     threshold = _check_option(threshold, "threshold", 0, 1)
-    raw, rows, n = _probabilities(model, x, max_rows)
+    raw, rows, n = _probabilities(model, x, max_rows, forward)
     _validate.same_length(x=n, predicted=len(decided))
     decided = decided.astype(np.int64) if rows is None else decided[rows].astype(np.int64)
     units = raw.shape[1]
@@ -607,7 +619,7 @@ def _f1_per_label(labels, decided):
 
 @check(MULTILABEL_MISSED.id, MULTILABEL_ONE_THRESHOLD.id, single_output=True)
 def check_multilabel(model, x, y, *, threshold=0.5, min_positives: int = 10,
-                     max_gap: float = 0.05, max_rows: int = 2048) -> list:
+                     max_gap: float = 0.05, max_rows: int = 2048, forward=None) -> list:
     """Multi-label outputs turned into decisions with ``threshold`` (a number, or one per
     label), judged label by label.
 
@@ -622,7 +634,7 @@ def check_multilabel(model, x, y, *, threshold=0.5, min_positives: int = 10,
     max_gap = _check_option(max_gap, "max_gap", 0, 1)
     if target_kind(labels) != "multi-label":
         return []
-    raw, rows, n = _probabilities(model, x, max_rows)
+    raw, rows, n = _probabilities(model, x, max_rows, forward)
     _validate.same_length(x=n, y=len(labels))
     labels = (labels if rows is None else labels[rows]).astype(np.int64)
     k = labels.shape[1]
