@@ -14,11 +14,12 @@ given a two-epoch History, so ``diagnose`` treats them as trained and runs every
 that reads predictions.
 
 1. ``diagnose`` on ``rows`` x ``features`` float32 inputs with a 3-layer MLP (64-32-1),
-   labels and an equally large serving set. Nothing is trained. The checks bound their own
-   work: predictions use at most 2,048 rows (5,000 for the inverted-labels test), gradient
-   probes 256 rows, the dead-unit probe 512 and the label-alignment model 2,000; the
+   labels and an equally large serving set. Nothing is trained. The model runs once, over
+   an evenly spaced sample of 5,000 rows that every check reads from (at most 2,048 of
+   them for most checks, 5,000 for the inverted-labels test, 512 for the dead-unit probe,
+   2,000 for the label-alignment model); the gradient probe reads 256; the
    training-vs-serving statistics are one streaming pass over every row. The first call
-   includes one-off start-up costs (building the probes, warming TensorFlow's kernels);
+   includes one-off start-up costs (building the probe, warming TensorFlow's kernels);
    the second does not.
 2. A 20-epoch ``fit`` on ``fit-rows`` rows (batch 32), once without and once with
    ``DiagnoseCallback`` (diagnosis at the end of training only, the default), on fresh

@@ -17,6 +17,8 @@ gives every class. A batch is sized so that its largest layer output stays under
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from helpers import _keras, _validate
@@ -31,12 +33,12 @@ BATCH_BYTES = 2e8
 GRADIENT_BYTES = 5e8
 
 
-def row_budget(model, macs: float = MACS_BUDGET, *, low: int = MIN_ROWS,
+def row_budget(model, macs: float | None = None, *, low: int = MIN_ROWS,
                high: int = MAX_ROWS, cost=None) -> int:
-    """Rows that ``macs`` multiply-adds buy on ``model``, between ``low`` and ``high``
-    (``cost``: :func:`helpers._keras.cost_per_row` of the model, if known)."""
+    """Rows that ``macs`` (default ``MACS_BUDGET``) multiply-adds buy on ``model``, between
+    ``low`` and ``high`` (``cost``: :func:`helpers._keras.cost_per_row`, if known)."""
     per_row = (cost or _keras.cost_per_row(model))[0]
-    return int(min(high, max(low, macs // per_row)))
+    return int(min(high, max(low, (macs or MACS_BUDGET) // per_row)))
 
 
 def gradient_batches(model, max_rows: int) -> tuple[int, int]:
@@ -212,3 +214,16 @@ class Forward:
         for (kind, layer), summaries in zip(wanted, tensors):
             hidden[kind].append((layer, [columns.pop(0) for _ in summaries]))
         return predictions, hidden
+
+
+def failure(exc: BaseException) -> str:
+    """What went wrong in a probe, in one line: Keras wraps a layer's error in lines of
+    its own (and terminal colours), with the cause on a later line."""
+    lines = []
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).splitlines():
+        if line.strip().startswith("Arguments received"):
+            break
+        if line.strip() and not line.startswith("Exception encountered when calling"):
+            lines.append(line.strip())
+    text = " ".join(lines)
+    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__

@@ -89,8 +89,11 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
         with its reason instead of stopping the others, and in ``report.could_not_check``:
         such a report is not ``ok`` and its first line says so. Checks skipped because an
         input was not given, because they don't apply (threshold checks on a regression
-        target), or because they wait for a model that learned, leave it ok.
-        ``report.ok`` is True when there is also no error and no warning.
+        target), or because they wait for a model that learned, leave it ok. A check
+        whose model run fails (out of memory, an op the data breaks) is skipped the same
+        way, with the error. ``report.ok`` is True when there is also no error and no
+        warning. ``report.rows_read`` says how many rows of ``x`` each check that ran the
+        model read.
 
     Notes
     -----
@@ -106,6 +109,13 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
     reason. A finding that is a consequence of another found beside it
     (:data:`CONSEQUENCES`, e.g. a diverged loss after a learning rate far too high) says
     so in ``follows_from`` and comes right after its cause.
+
+    The model runs once over one sample of ``x`` (:class:`helpers._outputs.Forward`), in
+    batches, and every check that reads its outputs (or the relu and BatchNormalization
+    layers' values) reads them from that pass. The sample's size follows the model's cost
+    per row: every row up to 5,000 for a small network, a few dozen images for a VGG16 at
+    64x64, eight at 224x224; larger ``x`` is sampled evenly. The gradient probe runs on a
+    few of those rows (up to 256), in batches sized for memory.
     """
     _validate.as_model(model)
     # Validate up front so a bad argument fails with its name. Data in a form Keras accepts
@@ -169,9 +179,7 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
             skipped[name] = COULD_NOT_USE + str(exc)
             return
         except Exception as exc:  # noqa: BLE001 - a probe that fails skips its check only
-            skipped[name] = (f"{COULD_NOT_USE}the model failed on it "
-                             f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
-                             if str(exc) else f"{COULD_NOT_USE}{type(exc).__name__}")
+            skipped[name] = f"{COULD_NOT_USE}the model failed on it ({_outputs.failure(exc)})"
             return
         run.append(name)
 
@@ -196,7 +204,7 @@ def diagnose(model, x=None, y=None, *, x_serve=None, history=None) -> Report:
             state = Learning("unknown")
             skipped[check_learned.__name__] = COULD_NOT_USE + (
                 str(exc) if isinstance(exc, (ValueError, TypeError))
-                else f"the model failed on it ({type(exc).__name__}: {exc})")
+                else f"the model failed on it ({_outputs.failure(exc)})")
         else:
             findings.extend(_learning_findings(state, findings))
             run.append(check_learned.__name__)
