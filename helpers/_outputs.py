@@ -28,7 +28,7 @@ MIN_ROWS = 8
 #: Multiply-adds for the shared forward pass: about 2 s on two idle cores.
 MACS_BUDGET = 1e11
 #: Forward multiply-adds of the gradient probe's rows (its backward pass costs twice that).
-GRADIENT_MACS = 1e10
+GRADIENT_MACS = 3e9
 BATCH_BYTES = 2e8
 GRADIENT_BYTES = 5e8
 
