@@ -223,9 +223,9 @@ def test_a_history_is_validated_once(rng):
 
 def test_diagnose_on_a_small_cnn_costs_a_few_predicts(rng):
     """The shared forward pass: on a CNN whose predict dominates, diagnose (every check
-    that reads predictions running, through a History) stays within 4 predicts of the
-    same rows (measured 1.5x to 2.1x on a loaded 2-core machine; before it, eight checks
-    ran their own passes: 9x). Best of two timings each, so load slows both alike."""
+    that reads predictions running, through a History) stays within 5 predicts of the
+    same rows (measured 1.5x to 3.6x on a loaded 2-core machine, oneDNN on or off; before
+    it, eight checks ran their own passes: 8x to 18x). Best of two timings each."""
     model = conv_net(32, 64)
     x = rng.uniform(0, 1, size=(1000, 32, 32, 1)).astype("float32")
     y = rng.integers(0, 3, size=1000)
@@ -242,4 +242,4 @@ def test_diagnose_on_a_small_cnn_costs_a_few_predicts(rng):
     for _ in range(2):
         predict.append(timed(lambda: model.predict(x, verbose=0)))
         diagnose.append(timed(lambda: helpers.diagnose(model, x, y, history=history)))
-    assert min(diagnose) < 4 * min(predict), (diagnose, predict)
+    assert min(diagnose) < 5 * min(predict), (diagnose, predict)
