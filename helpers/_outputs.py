@@ -8,10 +8,11 @@ computes its own outputs as before.
 
 How many rows: a budget of compute, not a fixed count. About ``MACS_BUDGET``
 multiply-adds at the model's estimated cost per row (:func:`helpers._keras.cost_per_row`),
-between ``MIN_ROWS`` and ``MAX_ROWS`` rows: every row of a few thousand for an MLP, a few
-dozen images for a VGG16 at 64x64, eight at 224x224. Beyond that the sample is evenly
-spaced over ``x`` (:func:`helpers._validate.sample_rows`), so data sorted by class still
-gives every class. A batch is sized so that its largest layer output stays under
+between ``MIN_ROWS`` and ``MAX_ROWS`` rows, and no more than ``SAMPLE_BYTES`` of inputs:
+every row of a few thousand for an MLP, a few dozen images for a VGG16 at 64x64, eight at
+224x224. Beyond that the sample is evenly spaced over ``x``
+(:func:`helpers._validate.sample_rows`), so data sorted by class still gives every class.
+A batch is sized so that its largest layer output stays under
 ``BATCH_BYTES``, and only per-row summaries of hidden layers are kept, never their values.
 """
 
@@ -30,6 +31,8 @@ MACS_BUDGET = 1e11
 #: Forward multiply-adds of the gradient probe's rows (its backward pass costs twice that).
 GRADIENT_MACS = 3e9
 BATCH_BYTES = 2e8
+#: The sample of inputs held at once (a cheap model on large images gets fewer rows).
+SAMPLE_BYTES = 5e8
 GRADIENT_BYTES = 5e8
 
 
@@ -49,6 +52,15 @@ def gradient_batches(model, max_rows: int) -> tuple[int, int]:
     rows = row_budget(model, GRADIENT_MACS, low=min(2, max_rows), high=max_rows, cost=cost)
     values = cost[2]
     return rows, int(max(1, min(rows, GRADIENT_BYTES // (4 * values))))
+
+
+def _input_size(model) -> float:
+    """Values per row of the model's inputs (1 when the graph doesn't say)."""
+    try:
+        shapes = [tuple(t.shape[1:]) for t in model.inputs]
+    except (AttributeError, TypeError, ValueError):
+        return 1.0
+    return max(1.0, float(sum(np.prod([d or 1 for d in shape]) for shape in shapes)))
 
 
 def _summaries(kind: str, layer):
@@ -81,7 +93,8 @@ class Forward:
     def __init__(self, model, x, n: int, *, max_rows: int | None = None):
         self.model, self.x, self.n = model, x, n
         self.cost = _keras.cost_per_row(model)
-        self.budget = max_rows or row_budget(model, cost=self.cost)
+        self.budget = max_rows or min(row_budget(model, cost=self.cost),
+                                      max(MIN_ROWS, int(SAMPLE_BYTES // (4 * _input_size(model)))))
         self.rows = np.arange(n) if n <= self.budget else \
             _validate.sample_rows(n, self.budget)
         self.reader = None

@@ -80,7 +80,7 @@ def _not_an_array(value, name: str):
                      f"{describe(value)}")
 
 
-def _to_numpy(value, name: str) -> np.ndarray:
+def _to_numpy(value, name: str, copy: bool = True) -> np.ndarray:
     if value is None:
         raise TypeError(f"{name} must be array-like, got None")
     if isinstance(value, (str, bytes)):
@@ -102,8 +102,9 @@ def _to_numpy(value, name: str) -> np.ndarray:
     elif hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # eager tensors
         value = value.numpy()
     try:
-        # np.array copies, so later in-place work can never touch the caller's data.
-        arr = np.array(value)
+        # np.array copies, so later in-place work can never touch the caller's data
+        # (``copy=False``: only read, e.g. to check shapes; no copy of a large image array).
+        arr = np.array(value) if copy else np.asarray(value)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name} could not be read as an array ({exc}); "
                          f"got {describe(value)}") from None
@@ -113,9 +114,11 @@ def _to_numpy(value, name: str) -> np.ndarray:
 
 
 def as_array(value, name: str, *, ndim: tuple[int, ...] | None = None,
-             numeric: bool = True, finite: bool = True, min_rows: int = 1) -> np.ndarray:
-    """A numpy copy of ``value``, checked. Raises ``TypeError``/``ValueError`` naming ``name``."""
-    arr = _to_numpy(value, name)
+             numeric: bool = True, finite: bool = True, min_rows: int = 1,
+             copy: bool = True) -> np.ndarray:
+    """A numpy copy of ``value``, checked. Raises ``TypeError``/``ValueError`` naming ``name``.
+    ``copy=False``: the array itself when it is one (for reading only)."""
+    arr = _to_numpy(value, name, copy)
     if arr.ndim == 0:
         raise ValueError(f"{name} must have at least one dimension, got a scalar "
                          f"{arr.item()!r:.40}")
@@ -207,10 +210,11 @@ def _select_keys(value: Mapping, model, name: str) -> dict:
     return {k: value[k] for k in names}
 
 
-def as_inputs(value, name: str, model=None, *, finite: bool = True):
+def as_inputs(value, name: str, model=None, *, finite: bool = True, copy: bool = True):
     """Model inputs: one array, or a list/dict of arrays for a multi-input model.
 
-    Returns ``(inputs_for_predict, n_rows)``; each array is a checked copy. ``finite=False``
+    Returns ``(inputs_for_predict, n_rows)``; each array is a checked copy (``copy=False``:
+    the caller's arrays where they are arrays, for reading only). ``finite=False``
     lets NaN/inf through (data checks report them; prediction checks need them out). As in
     Keras, a 1-D array feeds a one-feature input as a column, and a dict is keyed by the
     names of the model's inputs.
@@ -224,7 +228,8 @@ def as_inputs(value, name: str, model=None, *, finite: bool = True):
             want = dict(zip(names, shapes)) if len(value) == len(names) else {}
         else:
             want = {}
-        arrays = {k: _fit_input(as_array(v, f"{name}[{k!r}]", finite=finite), want.get(k),
+        arrays = {k: _fit_input(as_array(v, f"{name}[{k!r}]", finite=finite, copy=copy),
+                                want.get(k),
                                 f"{name}[{k!r}]") for k, v in value.items()}
         lengths = {len(a) for a in arrays.values()}
         out = arrays
@@ -232,12 +237,12 @@ def as_inputs(value, name: str, model=None, *, finite: bool = True):
         if len(value) != n_inputs:
             raise ValueError(f"{name} must hold {n_inputs} arrays, one per model input, "
                              f"got {len(value)}")
-        out = [_fit_input(as_array(v, f"{name}[{i}]", finite=finite),
+        out = [_fit_input(as_array(v, f"{name}[{i}]", finite=finite, copy=copy),
                           shapes[i] if shapes else None, f"{name}[{i}]")
                for i, v in enumerate(value)]
         lengths = {len(a) for a in out}
     else:
-        out = as_array(value, name, finite=finite)
+        out = as_array(value, name, finite=finite, copy=copy)
         if model is not None and n_inputs == 1 and shapes:
             out = _fit_input(out, shapes[0], name)
         lengths = {len(out)}
@@ -494,7 +499,8 @@ def model_data(model, x=None, y=None, x_serve=None):
             value = _select_keys(value, model, name)
             if len(input_names(model)) == 1:  # the one input's array, as Keras would take it
                 value = _reshape_one_feature(next(iter(value.values())), model)
-        n = as_inputs(value, name, model, finite=False)[1]  # raise with the argument's name
+        # Raise with the argument's name; read only, so no copy of a large image array.
+        n = as_inputs(value, name, model, finite=False, copy=False)[1]
         return value, targets, sample, n
 
     if x is not None:

@@ -51,6 +51,14 @@ def test_cost_per_row_and_budget_give_a_cnn_fewer_rows_than_an_mlp():
     rows, batch = _outputs.gradient_batches(conv_net(64, 64), 256)
     assert 2 <= rows < 256 and 1 <= batch <= rows
     assert _outputs.gradient_batches(dense_model(), 256) == (256, 256)
+    # A cheap model on large images: the sample is bounded by the memory its inputs take.
+    inputs = keras.Input((224, 224, 3))
+    cheap = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(
+        inputs)))
+    assert _outputs.row_budget(cheap) == _outputs.MAX_ROWS
+    forward = _outputs.Forward(cheap, None, 10_000)
+    assert forward.budget == int(_outputs.SAMPLE_BYTES // (4 * 224 * 224 * 3)) < 1000
+    assert len(forward.rows) == forward.budget and forward.rows[-1] == 9999
 
 
 @pytest.mark.parametrize("build", [mlp_with_batchnorm, lambda: conv_net(8, 8, batchnorm=True)])
