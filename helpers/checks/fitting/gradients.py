@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import _validate
-from helpers._keras import _activation_name
+from helpers import _keras, _validate
 from helpers.checks import check, rule
 from helpers.checks.fitting.curves import NB_BOUNCES, NB_OPTIMIZER, NB_SIGMOID
 
@@ -189,7 +188,7 @@ def _relu_layers(model) -> list:
             continue
         if type(layer).__name__ == "ReLU":
             found.append(layer)
-        elif hasattr(layer, "activation") and _activation_name(layer.activation) == "relu":
+        elif hasattr(layer, "activation") and _keras.activation_name(layer.activation) == "relu":
             found.append(layer)
     return found
 
@@ -233,13 +232,8 @@ def check_dead_relu(model, x, *, max_share: float = 0.5, max_rows: int = 512) ->
 
 def learning_rate(optimizer) -> float:
     """The optimizer's current learning rate as a float (schedules at the current step)."""
-    import keras
-
-    value = getattr(optimizer, "_learning_rate", None)
-    if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
-        value = value(optimizer.iterations)
-    else:
-        value = optimizer.learning_rate
+    schedule = _keras.learning_rate_schedule(optimizer)
+    value = schedule(optimizer.iterations) if schedule is not None else optimizer.learning_rate
     return float(value.numpy() if hasattr(value, "numpy") else value)
 
 

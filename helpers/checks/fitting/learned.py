@@ -160,8 +160,6 @@ def weight_drift_bound(model) -> tuple[float, float] | None:
     is no kernel. Used by :func:`training_state`: a model whose weights can't have moved
     by 5% of their size (one ``train_on_batch`` step at Adam's default rate) is as good as
     untrained."""
-    import keras
-
     optimizer = getattr(model, "optimizer", None)
     steps = optimizer_steps(model)
     factor = None if optimizer is None else _step_bound(optimizer)
@@ -169,8 +167,8 @@ def weight_drift_bound(model) -> tuple[float, float] | None:
     if factor is None or not steps or not kernels:
         return None
     rate = learning_rate(optimizer)
-    schedule = getattr(optimizer, "_learning_rate", None)
-    if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+    schedule = _keras.learning_rate_schedule(optimizer)
+    if schedule is not None:
         rate = max(rate, float(_value(schedule(0))))
     squares = [np.square(_value(k).astype(float)) for k in kernels]
     size = float(np.sqrt(sum(q.sum() for q in squares) / sum(q.size for q in squares)))

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from helpers import _validate
+from helpers import _keras, _validate
 from helpers.checks import check, rule
 from helpers.stats import _is_text, feature_stats, skew_table
 
@@ -267,7 +267,7 @@ def normalizing_layers(model) -> list[str]:
             found.append(f"{layer.name} ({type(layer).__name__})")
         for sub in getattr(layer, "layers", None) or ():
             visit(sub, depth + 1)
-        for sub in getattr(layer, "_layers", None) or ():  # layers tracked by custom layers
+        for sub in _keras.tracked_layers(layer):  # layers tracked by custom layers
             if isinstance(sub, keras.layers.Layer):
                 visit(sub, depth + 1)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import beta
 
-from helpers import _validate
+from helpers import _keras, _validate
 from helpers._keras import model_outputs
 from helpers.checks import check, rule
 from helpers.checks.thresholds.scores import (
@@ -172,11 +172,11 @@ def compiled_metrics(model) -> list[tuple[str, bool]]:
     metric objects by their class, not their name.
     """
     _validate.as_model(model, compiled=True)
-    container = getattr(model, "_compile_metrics", None)
-    if container is None:
+    specs = _keras.compiled_metric_specs(model)
+    if specs is None:
         return []
-    return (_metric_names(getattr(container, "_user_metrics", None))
-            + _metric_names(getattr(container, "_user_weighted_metrics", None)))
+    metrics, weighted = specs
+    return _metric_names(metrics) + _metric_names(weighted)
 
 
 @check(ACCURACY_ONLY.id, compiled=True)
