@@ -105,13 +105,57 @@ _PASS_THROUGH = ("Reshape", "Flatten", "Dropout", "Identity", "Permute", "Gaussi
                  "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "ActivityRegularization")
 
 
-def _activation_name(fn) -> str:
+def activation_name(fn) -> str:
+    """The canonical name of an activation function: "linear" for None, "custom" when unknown."""
     if fn is None:
         return "linear"
     if fn in _ACTIVATIONS:
         return _ACTIVATIONS[fn]
     name = getattr(fn, "__name__", "").removesuffix("_v2")
     return name if name in _ACTIVATIONS.values() else "custom"
+
+
+_activation_name = activation_name  # its former, private name
+
+
+# --- Keras internals: every private attribute helpers reads is read here, and only here ---
+
+def learning_rate_schedule(optimizer):
+    """The optimizer's ``LearningRateSchedule``, or None when its learning rate is a constant."""
+    value = getattr(optimizer, "_learning_rate", None)
+    return value if isinstance(value, keras.optimizers.schedules.LearningRateSchedule) else None
+
+
+def compiled_metric_specs(model) -> tuple | None:
+    """What was passed to ``compile`` as ``(metrics, weighted_metrics)``, as given (strings,
+    functions, Metric objects, lists or dicts of them); None when the model holds no compiled
+    metrics container (never compiled, or restored without one)."""
+    container = getattr(model, "_compile_metrics", None)
+    if container is None:
+        return None
+    return (getattr(container, "_user_metrics", None),
+            getattr(container, "_user_weighted_metrics", None))
+
+
+def built_metrics(model) -> list | None:
+    """The metric objects ``compile`` resolved its metrics to (weighted ones included), once a
+    first ``fit``/``evaluate`` has built them; None before that."""
+    container = getattr(model, "_compile_metrics", None)
+    if container is None or not getattr(container, "built", False):
+        return None
+    groups = list(getattr(container, "_flat_metrics", None) or []) + \
+        list(getattr(container, "_flat_weighted_metrics", None) or [])
+    return [metric for group in groups for metric in getattr(group, "metrics", None) or []]
+
+
+def metric_function(metric):
+    """The function a function-backed metric (``MeanMetricWrapper``) computes, else None."""
+    return getattr(metric, "_fn", None)
+
+
+def tracked_layers(layer) -> tuple:
+    """The layers a custom layer tracks as attributes (not listed in ``layer.layers``)."""
+    return tuple(getattr(layer, "_layers", None) or ())
 
 
 def _producer(tensor):
@@ -142,10 +186,10 @@ def _output_activation(tensor, depth: int = 0) -> tuple[str, str]:
         inner = op.layer
         if type(inner).__name__ in _LAYER_ACTIVATIONS:
             return _LAYER_ACTIVATIONS[type(inner).__name__], op.name
-        return (_activation_name(inner.activation), op.name) if hasattr(inner, "activation") \
+        return (activation_name(inner.activation), op.name) if hasattr(inner, "activation") \
             else ("custom", op.name)
     if isinstance(op, keras.layers.Layer) and hasattr(op, "activation"):
-        return _activation_name(op.activation), op.name
+        return activation_name(op.activation), op.name
     if cls in _PASS_THROUGH:
         upstream = _input_of(op, history)
         return _output_activation(upstream, depth + 1) if upstream is not None else ("custom",

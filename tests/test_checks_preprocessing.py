@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 import helpers  # noqa: F401  (quiets TensorFlow first)
+from helpers import stats
 from helpers.checks import CHECKS, RULES
 from helpers.checks import preprocessing as pp
 
@@ -54,7 +55,7 @@ def test_feature_stats_matches_numpy_in_any_chunking():
     rng = np.random.default_rng(0)
     x = rng.normal(3, 2, (5003, 7)).astype(np.float32)
     for batch_size in (1, 97, 5003, None):
-        s = pp.feature_stats(x, batch_size=batch_size)
+        s = stats.feature_stats(x, batch_size=batch_size)
         np.testing.assert_allclose(s.mean, x.astype(float).mean(axis=0), rtol=1e-10)
         np.testing.assert_allclose(s.var, x.astype(float).var(axis=0), rtol=1e-8)
         np.testing.assert_array_equal(s.min, x.min(axis=0))
@@ -65,13 +66,13 @@ def test_feature_stats_matches_numpy_in_any_chunking():
 def test_feature_stats_is_numerically_stable_far_from_zero():
     rng = np.random.default_rng(1)
     x = 1e8 + rng.standard_normal((20000, 3))
-    s = pp.feature_stats(x, batch_size=1000)
+    s = stats.feature_stats(x, batch_size=1000)
     np.testing.assert_allclose(s.var, x.var(axis=0), rtol=1e-6)
 
 
 def test_feature_stats_counts_nan_inf_zeros_integers_and_outside():
     x = np.array([[0.0, 1.5, 2.0], [np.nan, 2.5, 3.0], [np.inf, 0.0, -1.0], [4.0, 1.0, 5.0]])
-    s = pp.feature_stats(x, batch_size=2, bounds=([0, 0, 0], [1, 2, 4]))
+    s = stats.feature_stats(x, batch_size=2, bounds=([0, 0, 0], [1, 2, 4]))
     assert s.nan.tolist() == [1, 0, 0] and s.inf.tolist() == [1, 0, 0]
     assert s.count.tolist() == [2, 4, 4]
     np.testing.assert_allclose(s.mean, [2.0, 1.25, 2.25])
@@ -85,19 +86,19 @@ def test_feature_stats_reads_dataframes_batches_generators_and_datasets():
     x = rng.normal(size=(1000, 3))
     frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(city="x")
     want = x.mean(axis=0)
-    by_frame = pp.feature_stats(frame, batch_size=64)
+    by_frame = stats.feature_stats(frame, batch_size=64)
     assert by_frame.names == ("a", "b", "c") and by_frame.skipped == ("city",)
     dataset = tf.data.Dataset.from_tensor_slices((x, np.zeros(1000))).batch(128)
-    for data in (by_frame, pp.feature_stats([x[:300], x[300:]]),
-                 pp.feature_stats(b for b in np.array_split(x, 7)),
-                 pp.feature_stats(dataset), pp.feature_stats(x.tolist())):
+    for data in (by_frame, stats.feature_stats([x[:300], x[300:]]),
+                 stats.feature_stats(b for b in np.array_split(x, 7)),
+                 stats.feature_stats(dataset), stats.feature_stats(x.tolist())):
         np.testing.assert_allclose(data.mean, want)
         assert data.rows == 1000
 
 
 def test_feature_stats_flattens_images():
     images = np.arange(2 * 4 * 4 * 1, dtype=np.uint8).reshape(2, 4, 4, 1)
-    s = pp.feature_stats(images)
+    s = stats.feature_stats(images)
     assert s.n_features == 16 and s.integer.all() and s.max.max() == 31
 
 
@@ -274,7 +275,7 @@ def test_diagnose_reports_nan_only_at_serving():
 ])
 def test_feature_stats_bad_input_names_the_argument(bad, error):
     with pytest.raises(error, match="x_serve"):
-        pp.feature_stats(bad, name="x_serve")
+        stats.feature_stats(bad, name="x_serve")
 
 
 @pytest.mark.parametrize("argument", ["x", "x_serve"])
@@ -294,13 +295,13 @@ def test_skew_rejects_mismatched_widths_and_bad_options():
     with pytest.raises(ValueError, match="x_serve has 2 features per row"):
         pp.check_serving_skew(x, np.zeros((10, 2)))
     with pytest.raises(ValueError, match="different numbers of features"):
-        pp.feature_stats([np.zeros((2, 3)), np.zeros((2, 4))])
+        stats.feature_stats([np.zeros((2, 3)), np.zeros((2, 4))])
     with pytest.raises(ValueError, match="max_shift"):
         pp.check_serving_skew(x, x, max_shift=-1)
     with pytest.raises(ValueError, match="min_rows"):
         pp.check_serving_skew(x, x, min_rows=0)
     with pytest.raises(ValueError, match="batch_size"):
-        pp.feature_stats(x, batch_size=0)
+        stats.feature_stats(x, batch_size=0)
     with pytest.raises(ValueError, match="feature_names"):
         pp.check_serving_skew(x, x, feature_names=["a"])
     with pytest.raises(TypeError, match="x and x_serve"):

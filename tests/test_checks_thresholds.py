@@ -12,6 +12,7 @@ import pytest
 from sklearn.calibration import calibration_curve
 
 import helpers
+from helpers import _keras
 from helpers.checks import thresholds as th
 
 from conftest import dense_model
@@ -129,13 +130,13 @@ def test_majority_rules_quiet_on_one_class_or_multilabel(balanced):
 
 def test_max_rows_bounds_the_prediction(balanced, monkeypatch):
     seen = []
-    predict = th._keras.predict
+    predict = _keras.predict
 
     def counting(model, inputs, **kwargs):
         seen.append(len(inputs))
         return predict(model, inputs, **kwargs)
 
-    monkeypatch.setattr(th._keras, "predict", counting)
+    monkeypatch.setattr(_keras, "predict", counting)
     model = posterior_model(balanced)
     th.check_against_majority(model, balanced.x_test, balanced.y_test, max_rows=300)
     assert seen == [300]
@@ -143,12 +144,12 @@ def test_max_rows_bounds_the_prediction(balanced, monkeypatch):
 
 def test_predictions_match_model_predict(balanced):
     model = posterior_model(balanced)
-    direct = th._keras.predict(model, balanced.x_test, chunk=700)
+    direct = _keras.predict(model, balanced.x_test, chunk=700)
     assert np.allclose(direct[0], model.predict(balanced.x_test, verbose=0), atol=1e-6)
     inputs = keras.Input((2,))
     listed = keras.Model(inputs, [keras.layers.Dense(1, activation="sigmoid")(inputs),
                                   keras.layers.Dense(3, activation="softmax")(inputs)])
-    assert [p.shape for p in th._keras.predict(listed, balanced.x_test[:10])] == [(10, 1),
+    assert [p.shape for p in _keras.predict(listed, balanced.x_test[:10])] == [(10, 1),
                                                                                 (10, 3)]
 
 
