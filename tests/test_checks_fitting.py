@@ -691,3 +691,48 @@ def test_batchnorm_statistics_skip_untrained_models_and_models_without_batchnorm
     assert not fit.check_batchnorm_statistics(bn_model(first=False), x)   # no BatchNorm
     with pytest.raises(ValueError, match="max_ratio"):
         fit.check_batchnorm_statistics(bn_model(), x, max_ratio=1)
+
+
+# --- trainable flags changed after compile --------------------------------------------------
+
+def base_and_head():
+    helpers.seed(0)
+    base = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8),
+                             keras.layers.BatchNormalization()], name="base")
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(base(inputs)))
+    return base, model
+
+
+def test_trainable_state_fires_when_flags_change_after_training_and_not_after_compile(rng):
+    x = rng.normal(size=(64, 8))
+    y = (x[:, 0] > 0).astype(int)
+    base, model = base_and_head()
+    base.trainable = False
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert not fit.check_trainable_state(model)           # optimizer not built yet
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert not fit.check_trainable_state(model)
+    base.trainable = True                                 # unfrozen, compile forgotten
+    found = fit.check_trainable_state(model)
+    assert rules(found) == {"fitting.trainable-changed-after-compile"}
+    assert found[0].evidence["n_unfrozen"] == 4 and found[0].evidence["n_frozen"] == 0
+    kernel = base.layers[0].kernel.numpy().copy()
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)   # what the finding says: still frozen
+    assert np.array_equal(base.layers[0].kernel.numpy(), kernel)
+    assert rules(helpers.diagnose(model, x, y)) >= {"fitting.trainable-changed-after-compile"}
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert not fit.check_trainable_state(model)
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert not fit.check_trainable_state(model)
+    base.trainable = False                                # frozen after training
+    found = fit.check_trainable_state(model)
+    assert found and found[0].evidence["n_frozen"] == 4
+
+
+def test_trainable_state_skips_uncompiled_models_and_rejects_non_models():
+    base, model = base_and_head()
+    base.trainable = False
+    assert not fit.check_trainable_state(model)
+    with pytest.raises(TypeError, match="model"):
+        fit.check_trainable_state("model.keras")

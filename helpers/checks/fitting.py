@@ -1537,3 +1537,59 @@ def check_batchnorm_statistics(model, x, *, max_rows: int = 1024, max_shift: flo
                 layer=layer.name, shift=shift, variance_ratio=ratio,
                 channels=int(values.shape[1]), rows=len(out), momentum=float(layer.momentum)))
     return found
+
+
+TRAINABLE_CHANGED = rule(
+    "fitting.trainable-changed-after-compile", severity="warning",
+    title="Layers frozen or unfrozen after training started, without compiling again",
+    detects="The optimizer was built (by the first fit or evaluate) for another set of "
+            "trainable weights than the model has now: `trainable` was changed, e.g. "
+            "`base.trainable = True` to fine-tune, after the model was compiled and used. "
+            "Keras 3 keeps the training step it traced, so fit goes on with the old flags: "
+            "weights unfrozen since then stay frozen, and weights frozen since then (with "
+            "BatchNormalization's moving statistics) can still change. Keras 3.15 has a "
+            "warning for this, but it is never reached.",
+    fix="Call model.compile(...) again after every change of `trainable`, before the next "
+        "fit.",
+    doc=NB_MODES,
+)
+
+
+def _layer_names(variables) -> list:
+    names = {str(getattr(v, "path", v.name)).rsplit("/", 1)[0] for v in variables}
+    return sorted(names)
+
+
+@check(TRAINABLE_CHANGED.id)
+def check_trainable_state(model) -> list:
+    """Trainable flags changed since the optimizer was built, without a new compile.
+
+    Compares the weights the compiled optimizer was built for (at the first ``fit``,
+    ``evaluate`` or ``train_on_batch``) with ``model.trainable_variables`` now. A model
+    that is not compiled, or whose optimizer has not been built yet, gives nothing: its
+    next ``fit`` uses the flags as they are then.
+    """
+    _validate.as_model(model)
+    optimizer = getattr(model, "optimizer", None)
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)   # LossScaleOptimizer
+    built_for = getattr(optimizer, "_trainable_variables", None)
+    if not getattr(optimizer, "built", False) or not built_for:
+        return []
+    now = list(model.trainable_variables)
+    tracked, current = {id(v) for v in built_for}, {id(v) for v in now}
+    unfrozen = [v for v in now if id(v) not in tracked]
+    frozen = [v for v in built_for if id(v) not in current]
+    if not unfrozen and not frozen:
+        return []
+    parts = []
+    if unfrozen:
+        parts.append(f"{len(unfrozen)} weights of {_layer_names(unfrozen)} are trainable now "
+                     "but were not when the optimizer was built: fit keeps them frozen")
+    if frozen:
+        parts.append(f"{len(frozen)} weights of {_layer_names(frozen)} are frozen now but "
+                     "were trainable when the optimizer was built: fit can still update "
+                     "them")
+    return [TRAINABLE_CHANGED.finding(
+        "; ".join(parts) + ", until the model is compiled again.",
+        unfrozen=_layer_names(unfrozen), frozen=_layer_names(frozen),
+        n_unfrozen=len(unfrozen), n_frozen=len(frozen))]
