@@ -736,3 +736,35 @@ def test_trainable_state_skips_uncompiled_models_and_rejects_non_models():
     assert not fit.check_trainable_state(model)
     with pytest.raises(TypeError, match="model"):
         fit.check_trainable_state("model.keras")
+
+
+def test_training_false_overridden_fires_on_trainable_batchnorm_in_a_training_false_call(rng):
+    base, _ = base_and_head()
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(
+        base(inputs, training=False)))
+    found = fit.check_training_false_overridden(model)
+    assert rules(found) == {"fitting.training-false-overridden"}
+    assert found[0].evidence["layer"] == "base"
+    # What the finding says: fit moves the moving statistics despite training=False.
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    x = rng.normal(3, 2, (64, 8))
+    bn = base.layers[1]
+    model.fit(x, (x[:, 0] > 3).astype(int), epochs=1, batch_size=32, verbose=0)
+    assert float(np.abs(bn.moving_mean.numpy()).max()) > 0.01
+    bn.trainable = False                       # the fix
+    assert not fit.check_training_false_overridden(model)
+    base.trainable = False                     # a frozen base runs BatchNorm in inference mode
+    assert not fit.check_training_false_overridden(model)
+
+
+def test_training_false_overridden_silent_without_training_false_and_rejects_non_models():
+    base, model = base_and_head()                        # base(inputs) without training
+    assert not fit.check_training_false_overridden(model)
+    assert not fit.check_training_false_overridden(base)  # Sequential
+    inputs = keras.Input((8,))
+    direct = keras.Model(inputs, keras.layers.BatchNormalization()(inputs, training=False))
+    assert rules(fit.check_training_false_overridden(direct)) == {
+        "fitting.training-false-overridden"}
+    with pytest.raises(TypeError, match="model"):
+        fit.check_training_false_overridden([1, 2])

@@ -1593,3 +1593,53 @@ def check_trainable_state(model) -> list:
         "; ".join(parts) + ", until the model is compiled again.",
         unfrozen=_layer_names(unfrozen), frozen=_layer_names(frozen),
         n_unfrozen=len(unfrozen), n_frozen=len(frozen))]
+
+
+TRAINING_FALSE_OVERRIDDEN = rule(
+    "fitting.training-false-overridden", severity="warning",
+    title="training=False in the model's graph does not hold inside fit",
+    detects="A layer or nested model (a pretrained base) was called with training=False "
+            "when the functional model was built, and holds BatchNormalization layers that "
+            "are trainable. Keras 3 passes fit's training=True to every layer of the graph, "
+            "replacing the value written in it (keras-team/keras#20285; measured on Keras "
+            "3.15), so those layers normalise with each batch's statistics and overwrite "
+            "their moving statistics while the model trains: the fine-tuning recipe of older "
+            "Keras guides no longer keeps them in inference mode.",
+    fix="Set trainable = False on the BatchNormalization layers of the base (a frozen "
+        "BatchNormalization layer runs in inference mode whatever training says), then "
+        "compile again.",
+    doc=NB_MODES,
+)
+
+
+@check(TRAINING_FALSE_OVERRIDDEN.id)
+def check_training_false_overridden(model) -> list:
+    """Trainable BatchNormalization layers inside a call written with ``training=False``.
+
+    Reads the functional graph only (Sequential and subclassed models can't pass
+    ``training`` to one layer); nothing is run.
+    """
+    import keras
+
+    _validate.as_model(model)
+    found, seen = [], set()
+    for nodes in getattr(model, "_nodes_by_depth", {}).values():
+        for node in nodes:
+            arguments = getattr(node, "arguments", None)
+            if getattr(arguments, "kwargs", {}).get("training") is not False:
+                continue
+            operation = node.operation
+            if id(operation) in seen or not hasattr(operation, "_flatten_layers"):
+                continue
+            seen.add(id(operation))
+            training_bn = [layer.name for layer in operation._flatten_layers()
+                           if isinstance(layer, keras.layers.BatchNormalization)
+                           and layer.trainable]
+            if training_bn:
+                found.append(TRAINING_FALSE_OVERRIDDEN.finding(
+                    f"{operation.name!r} is called with training=False, but "
+                    f"{len(training_bn)} BatchNormalization layer(s) in it are trainable "
+                    f"({training_bn[:3]}): fit will run them in training mode and update "
+                    "their moving statistics.",
+                    layer=operation.name, batchnorm_layers=training_bn))
+    return found
