@@ -158,6 +158,30 @@ def tracked_layers(layer) -> tuple:
     return tuple(getattr(layer, "_layers", None) or ())
 
 
+def optimizer_built_for(optimizer) -> list | None:
+    """The variables a built optimizer tracks (the trainable weights when it was built),
+    or None before its first ``fit``/``evaluate``/``train_on_batch``."""
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)   # LossScaleOptimizer
+    if not getattr(optimizer, "built", False):
+        return None
+    return list(getattr(optimizer, "_trainable_variables", None) or ()) or None
+
+
+def graph_calls(model):
+    """Each call in a functional model's graph: (the layer or model called, the keyword
+    arguments written in the call). Empty for Sequential and subclassed models."""
+    for nodes in getattr(model, "_nodes_by_depth", {}).values():
+        for node in nodes:
+            arguments = getattr(node, "arguments", None)
+            yield node.operation, dict(getattr(arguments, "kwargs", None) or {})
+
+
+def all_layers(layer) -> list:
+    """``layer`` and every layer nested in it, at any depth."""
+    flatten = getattr(layer, "_flatten_layers", None)
+    return list(flatten()) if flatten is not None else [layer]
+
+
 def _producer(tensor):
     history = getattr(tensor, "_keras_history", None)
     return None if history is None else history.operation, history

@@ -691,3 +691,80 @@ def test_batchnorm_statistics_skip_untrained_models_and_models_without_batchnorm
     assert not fit.check_batchnorm_statistics(bn_model(first=False), x)   # no BatchNorm
     with pytest.raises(ValueError, match="max_ratio"):
         fit.check_batchnorm_statistics(bn_model(), x, max_ratio=1)
+
+
+# --- trainable flags changed after compile --------------------------------------------------
+
+def base_and_head():
+    helpers.seed(0)
+    base = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8),
+                             keras.layers.BatchNormalization()], name="base")
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(base(inputs)))
+    return base, model
+
+
+def test_trainable_state_fires_when_flags_change_after_training_and_not_after_compile(rng):
+    x = rng.normal(size=(64, 8))
+    y = (x[:, 0] > 0).astype(int)
+    base, model = base_and_head()
+    base.trainable = False
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert not fit.check_trainable_state(model)           # optimizer not built yet
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert not fit.check_trainable_state(model)
+    base.trainable = True                                 # unfrozen, compile forgotten
+    found = fit.check_trainable_state(model)
+    assert rules(found) == {"fitting.trainable-changed-after-compile"}
+    assert found[0].evidence["n_unfrozen"] == 4 and found[0].evidence["n_frozen"] == 0
+    kernel = base.layers[0].kernel.numpy().copy()
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)   # what the finding says: still frozen
+    assert np.array_equal(base.layers[0].kernel.numpy(), kernel)
+    assert rules(helpers.diagnose(model, x, y)) >= {"fitting.trainable-changed-after-compile"}
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert not fit.check_trainable_state(model)
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert not fit.check_trainable_state(model)
+    base.trainable = False                                # frozen after training
+    found = fit.check_trainable_state(model)
+    assert found and found[0].evidence["n_frozen"] == 4
+
+
+def test_trainable_state_skips_uncompiled_models_and_rejects_non_models():
+    base, model = base_and_head()
+    base.trainable = False
+    assert not fit.check_trainable_state(model)
+    with pytest.raises(TypeError, match="model"):
+        fit.check_trainable_state("model.keras")
+
+
+def test_training_false_overridden_fires_on_trainable_batchnorm_in_a_training_false_call(rng):
+    base, _ = base_and_head()
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(
+        base(inputs, training=False)))
+    found = fit.check_training_false_overridden(model)
+    assert rules(found) == {"fitting.training-false-overridden"}
+    assert found[0].evidence["layer"] == "base"
+    # What the finding says: fit moves the moving statistics despite training=False.
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    x = rng.normal(3, 2, (64, 8))
+    bn = base.layers[1]
+    model.fit(x, (x[:, 0] > 3).astype(int), epochs=1, batch_size=32, verbose=0)
+    assert float(np.abs(bn.moving_mean.numpy()).max()) > 0.01
+    bn.trainable = False                       # the fix
+    assert not fit.check_training_false_overridden(model)
+    base.trainable = False                     # a frozen base runs BatchNorm in inference mode
+    assert not fit.check_training_false_overridden(model)
+
+
+def test_training_false_overridden_silent_without_training_false_and_rejects_non_models():
+    base, model = base_and_head()                        # base(inputs) without training
+    assert not fit.check_training_false_overridden(model)
+    assert not fit.check_training_false_overridden(base)  # Sequential
+    inputs = keras.Input((8,))
+    direct = keras.Model(inputs, keras.layers.BatchNormalization()(inputs, training=False))
+    assert rules(fit.check_training_false_overridden(direct)) == {
+        "fitting.training-false-overridden"}
+    with pytest.raises(TypeError, match="model"):
+        fit.check_training_false_overridden([1, 2])

@@ -80,6 +80,12 @@ from helpers.checks.fitting.inference import (
     check_inference_mode,
     check_batchnorm_statistics,
 )
+from helpers.checks.fitting.fine_tuning import (
+    TRAINABLE_CHANGED,
+    TRAINING_FALSE_OVERRIDDEN,
+    check_trainable_state,
+    check_training_false_overridden,
+)
 from helpers._validate import as_history  # the one home of history validation
 # isort: on
 
@@ -141,4 +147,8 @@ __all__ = [
     "BATCHNORM_STATISTICS",
     "check_inference_mode",
     "check_batchnorm_statistics",
+    "TRAINABLE_CHANGED",
+    "TRAINING_FALSE_OVERRIDDEN",
+    "check_trainable_state",
+    "check_training_false_overridden",
 ]
