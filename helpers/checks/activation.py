@@ -216,8 +216,8 @@ def check_predicted_probabilities(model, x, *, tolerance: float = 1e-3,
     ``tolerance``.
     """
     _validate.as_model(model, compiled=True)
-    if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
-        raise ValueError(f"tolerance must be a number in (0, 1), got {tolerance!r}")
+    _validate.check_scalar(tolerance, "tolerance", float, min_val=0, max_val=1,
+                           include_boundaries="neither")
     inputs, n = _validate.as_inputs(x, "x", model)
     outputs = [o for o in model_outputs(model) if o.loss and o.loss.probabilistic
                and not o.loss.from_logits]
@@ -271,8 +271,7 @@ def check_regression_output(model, y, *, max_scale: float = 50.0) -> list:
     """
     _validate.as_model(model)
     labels = _validate.as_labels(y, "y")
-    if isinstance(max_scale, bool) or not isinstance(max_scale, (int, float)) or max_scale <= 0:
-        raise ValueError(f"max_scale must be a positive number, got {max_scale!r}")
+    _validate.check_scalar(max_scale, "max_scale", float, min_val=0, include_boundaries="neither")
     out = _single_output(model, "model")
     loss = out.loss.kind if out.loss is not None else None
     if labels.dtype.kind in "USO" or not is_regression(labels, loss, out.units):

@@ -73,8 +73,7 @@ def check_inference_mode(model, x, *, predict=None, max_rows: int = 256,
     inputs, n = _validate.as_inputs(x, "x", model)
     if predict is not None and not callable(predict):
         raise TypeError(f"predict must be a function of x, got {_validate.describe(predict)}")
-    if not (isinstance(max_rows, (int, np.integer)) and max_rows >= 2):
-        raise ValueError(f"max_rows must be an integer >= 2, got {max_rows!r}")
+    _validate.check_scalar(max_rows, "max_rows", int, min_val=2)
     if n < 2:
         return []
     rows = _rows(inputs, max_rows)
@@ -144,10 +143,8 @@ def check_batchnorm_statistics(model, x, *, max_rows: int = 1024, max_shift: flo
 
     _validate.as_model(model)
     inputs, n = _validate.as_inputs(x, "x", model)
-    if not (isinstance(max_shift, (int, float)) and max_shift > 0):
-        raise ValueError(f"max_shift must be a positive number, got {max_shift!r}")
-    if not (isinstance(max_ratio, (int, float)) and max_ratio > 1):
-        raise ValueError(f"max_ratio must be a number above 1, got {max_ratio!r}")
+    _validate.check_scalar(max_shift, "max_shift", float, min_val=0, include_boundaries="neither")
+    _validate.check_scalar(max_ratio, "max_ratio", float, min_val=1, include_boundaries="neither")
     layers = _batchnorm_layers(model)
     if not layers or n < 2:
         return []

@@ -380,8 +380,7 @@ def check_prediction_divergence(model, x, y=None, history=None, *, explode: floa
     (:func:`check_training_stability`), this check stays silent so it is reported once.
     """
     _validate.as_model(model)
-    if isinstance(explode, bool) or not isinstance(explode, (int, float)) or explode <= 1:
-        raise ValueError(f"explode must be a number above 1, got {explode!r}")
+    _validate.check_scalar(explode, "explode", float, min_val=1, include_boundaries="neither")
     if history is not None and check_training_stability(history):
         return []
     inputs, n = _validate.as_inputs(x, "x", model)

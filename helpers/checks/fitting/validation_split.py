@@ -47,8 +47,8 @@ def check_validation_split(history, y, *, min_share: float = 0.05, min_rows: int
     Regression and multi-label targets are not judged.
     """
     h = as_history(history)
-    if not (isinstance(min_share, (int, float)) and 0 < min_share < 1):
-        raise ValueError(f"min_share must be a number in (0, 1), got {min_share!r}")
+    _validate.check_scalar(min_share, "min_share", float, min_val=0, max_val=1,
+                           include_boundaries="neither")
     labels = _validate.as_labels(y, "y")
     if not any(k.startswith("val_") for k in h):
         return []

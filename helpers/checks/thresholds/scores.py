@@ -19,23 +19,6 @@ ACCURACY_NAMES = frozenset({
 
 # ----------------------------------------------------------------------------- helpers
 
-def _check_option(value, name, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {_validate.describe(value)}")
-    value = float(value)
-    if not (np.isfinite(value) and low < value < high):
-        raise ValueError(f"{name} must be in ({low}, {high}), got {value!r}")
-    return value
-
-
-def _check_count(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {_validate.describe(value)}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
 def _class_ids(y, name: str = "y") -> np.ndarray | None:
     """Class ids from binary labels, class ids or one-hot rows; None for multi-label."""
     labels = _validate.as_labels(y, name)
@@ -69,8 +52,9 @@ class _Predictions:
 
     def __init__(self, model, x, y, *, max_rows: int, threshold: float):
         _validate.as_model(model)
-        max_rows = _check_count(max_rows, "max_rows", 10)
-        self.threshold = _check_option(threshold, "threshold", 0, 1)
+        max_rows = _validate.check_scalar(max_rows, "max_rows", int, min_val=10)
+        self.threshold = _validate.check_scalar(threshold, "threshold", float, min_val=0, max_val=1,
+                                                include_boundaries="neither")
         outputs = model_outputs(model)
         if len(outputs) != 1:
             raise ValueError(f"model: these checks handle single-output models; the model has "
@@ -140,7 +124,7 @@ def expected_calibration_error(y_true, probability, *, bins: int = 10) -> float:
     """
     y = _validate.as_array(y_true, "y_true", ndim=(1,)).astype(float)
     p = _validate.as_array(probability, "probability", ndim=(1,)).astype(float)
-    bins = _check_count(bins, "bins", 1)
+    bins = _validate.check_scalar(bins, "bins", int, min_val=1)
     _validate.same_length(y_true=len(y), probability=len(p))
     if ((p < 0) | (p > 1)).any():
         raise ValueError(f"probability must lie in [0, 1], got values from {p.min():.3g} "
