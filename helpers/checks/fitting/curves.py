@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from helpers import _validate
-from helpers._targets import target_kind
+from helpers._targets import class_ids
 from helpers._validate import as_history  # the one home of history validation
 from helpers.checks import check, rule
 
@@ -191,11 +191,10 @@ def check_learning_curves(history, *, min_improvement: float = 0.01,
 
 
 def _majority_share(y: np.ndarray) -> float | None:
-    kind = target_kind(y)
-    if kind in ("continuous", "multi-label"):
+    ids = class_ids(y, strings=True)
+    if ids is None:
         return None  # no single majority class to compare with
-    labels = y.argmax(axis=1) if kind == "one-hot" else y
-    _, counts = np.unique(labels, return_counts=True)
+    _, counts = np.unique(ids, return_counts=True)
     return float(counts.max() / counts.sum())
 
 

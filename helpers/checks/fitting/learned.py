@@ -8,7 +8,7 @@ import numpy as np
 
 from helpers import _keras, _validate
 from helpers._keras import BINARY_LOSSES, CATEGORICAL_LOSSES, model_outputs
-from helpers._targets import is_regression, target_kind
+from helpers._targets import class_ids, is_regression
 from helpers._validate import as_history  # the one home of history validation
 from helpers.checks import check, rule
 from helpers.checks.fitting.curves import (
@@ -285,10 +285,9 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
         return Learning("not-learned", f"On {m} rows its squared error is no better than "
                         f"always predicting the mean of y (R^2 {r2:.3f}; gain per row "
                         f"{gain.mean():.3g} +/- {se:.3g}).", evidence)
-    kind = target_kind(labels)
-    if kind not in ("binary", "class-ids", "one-hot"):
+    ids = class_ids(labels)
+    if ids is None:
         return Learning("unknown")
-    ids = labels.argmax(axis=1) if kind == "one-hot" else labels.astype(np.int64)
     classes, counts = np.unique(ids, return_counts=True)
     if len(classes) < 2 or counts.min() < min_per_class:
         return Learning("unknown")

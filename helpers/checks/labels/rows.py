@@ -9,7 +9,7 @@ from helpers import _datasets, _keras, _validate
 from helpers._keras import (
     SQUASHING,
 )
-from helpers._targets import target_kind
+from helpers._targets import class_ids
 from helpers.checks import check, rule
 from helpers.checks.labels.values import NB_EVAL_ORDER, NB_OPPOSITE, NB_ROWS, _single_output
 
@@ -81,16 +81,6 @@ def _predict(model, x, max_rows: int, y=None):
     return p.reshape(len(p), -1), rows, inputs
 
 
-def _class_ids(labels: np.ndarray):
-    """Integer class ids from 1-D ids or one-hot rows, else None (strings, continuous...)."""
-    kind = target_kind(labels)
-    if kind == "one-hot":
-        return labels.argmax(axis=1)
-    if kind in ("binary", "class-ids") and labels.ndim == 1:
-        return labels.astype(np.int64)
-    return None
-
-
 def auc_with_bound(y01: np.ndarray, score: np.ndarray, z: float) -> tuple[float, float]:
     """AUC (Mann-Whitney, ties count half) and its upper confidence bound ``auc + z*se``.
 
@@ -129,7 +119,7 @@ def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float =
                            include_boundaries="neither")
     out = _single_output(model)
     p, rows, _ = _predict(model, x, max_rows, labels)
-    ids = _class_ids(labels)
+    ids = class_ids(labels)
     if ids is None:
         return []
     ids = ids[rows]
@@ -207,7 +197,7 @@ def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: in
     _validate.check_scalar(z, "z", float, min_val=0, include_boundaries="neither")
     out = _single_output(model)
     p, rows, inputs = _predict(model, x, max_rows, labels)
-    ids = _class_ids(labels)
+    ids = class_ids(labels)
     if ids is None or isinstance(inputs, (dict, list)):
         return []
     ids = ids[rows]

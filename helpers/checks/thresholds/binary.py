@@ -12,7 +12,7 @@ from helpers.checks import check, rule
 from helpers.checks.thresholds.scores import (
     ACCURACY_NAMES,
     _binary_f1,
-    _class_ids,
+    _checked_class_ids,
     _ece,
     _Predictions,
 )
@@ -187,7 +187,7 @@ def check_imbalance_metrics(model, y, *, imbalance_ratio: float = 9.0) -> list:
     if len(model_outputs(model)) != 1:
         raise _validate.NotApplicable("y: this check handles single-output models; the model "
                                       f"has {len(model_outputs(model))} outputs")
-    ids = _class_ids(y)
+    ids = _checked_class_ids(y)
     if ids is None:
         return []
     classes, counts = np.unique(ids, return_counts=True)

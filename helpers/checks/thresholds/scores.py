@@ -8,7 +8,7 @@ from scipy.special import expit, softmax
 
 from helpers import _keras, _validate
 from helpers._keras import model_outputs
-from helpers._targets import target_kind
+from helpers._targets import class_ids, target_kind
 
 ACCURACY_NAMES = frozenset({
     "accuracy", "acc", "binary_accuracy", "categorical_accuracy",
@@ -19,8 +19,9 @@ ACCURACY_NAMES = frozenset({
 
 # ----------------------------------------------------------------------------- helpers
 
-def _class_ids(y, name: str = "y") -> np.ndarray | None:
-    """Class ids from binary labels, class ids or one-hot rows; None for multi-label."""
+def _checked_class_ids(y, name: str = "y") -> np.ndarray | None:
+    """Class ids (:func:`helpers._targets.class_ids`) of labels these checks can judge, or
+    None for multi-label rows; text, continuous or negative labels raise."""
     labels = _validate.as_labels(y, name)
     kind = target_kind(labels)
     if kind == "multi-label":
@@ -32,9 +33,7 @@ def _class_ids(y, name: str = "y") -> np.ndarray | None:
         raise _validate.NotApplicable(
             f"{name} must hold class labels (0/1, class ids or one-hot), got non-integer "
             f"values such as {labels.ravel()[0]!r}")
-    if kind == "one-hot":
-        return labels.argmax(axis=1)
-    ids = labels.astype(np.int64)
+    ids = class_ids(labels)
     if (ids < 0).any():
         raise ValueError(f"{name} must hold class ids >= 0, got {int(ids.min())}")
     return ids
@@ -61,7 +60,7 @@ class _Predictions:
                              f"{len(outputs)} outputs. Call them on one output's sub-model.")
         self.output = outputs[0]
         inputs, n = _validate.as_inputs(x, "x", model)
-        ids = _class_ids(y)
+        ids = _checked_class_ids(y)
         _validate.same_length(x=n, y=len(ids) if ids is not None else len(
             _validate.as_labels(y, "y")))
         self.usable = ids is not None
