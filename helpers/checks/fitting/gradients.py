@@ -60,14 +60,6 @@ LR_RANGES = {
 }
 
 
-def _rows(inputs, n: int):
-    if isinstance(inputs, dict):
-        return {k: v[:n] for k, v in inputs.items()}
-    if isinstance(inputs, list):
-        return [v[:n] for v in inputs]
-    return inputs[:n]
-
-
 def _kernels(model) -> list:
     return [w for w in model.trainable_weights if w.path.split("/")[-1] == "kernel"]
 
@@ -91,7 +83,7 @@ def layer_gradient_norms(model, x, y, *, max_rows: int = 256) -> list[tuple[str,
     labels = _validate.as_labels(y, "y")
     _validate.same_length(x=n, y=len(labels))
     _validate.check_scalar(max_rows, "max_rows", int, min_val=1)
-    inputs, labels = _rows(inputs, max_rows), labels[:max_rows]
+    inputs, labels = _validate.take_rows(inputs, slice(max_rows)), labels[:max_rows]
     if labels.dtype.kind in "USO":
         raise TypeError("y must be numeric to compute the loss, got values of type "
                         f"{labels.dtype} such as {labels.ravel()[0]!r}")
@@ -173,7 +165,7 @@ def _tap(model, tensors, inputs, max_rows: int):
         probe = keras.Model(graph_inputs, tensors)
     except (AttributeError, ValueError, TypeError):
         return None
-    outputs = probe(_rows(inputs, max_rows), training=False)
+    outputs = probe(_validate.take_rows(inputs, slice(max_rows)), training=False)
     return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 

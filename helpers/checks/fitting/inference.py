@@ -7,7 +7,7 @@ import numpy as np
 from helpers import _validate
 from helpers.checks import check, rule
 from helpers.checks.fitting.before_training import _untrained
-from helpers.checks.fitting.gradients import _rows, _tap
+from helpers.checks.fitting.gradients import _tap
 
 NB_MODES = "book/fitting/11-batchnorm-and-dropout-at-inference.ipynb"
 
@@ -76,7 +76,7 @@ def check_inference_mode(model, x, *, predict=None, max_rows: int = 256,
     _validate.check_scalar(max_rows, "max_rows", int, min_val=2)
     if n < 2:
         return []
-    rows = _rows(inputs, max_rows)
+    rows = _validate.take_rows(inputs, slice(max_rows))
     reference = _keras.predict(model, rows)[0]
     half = len(reference) // 2
     if predict is not None:
@@ -95,7 +95,8 @@ def check_inference_mode(model, x, *, predict=None, max_rows: int = 256,
             out = out[0] if isinstance(out, (list, tuple)) else \
                 next(iter(out.values())) if isinstance(out, dict) else out
             return np.asarray(keras.ops.convert_to_numpy(out), dtype=float)
-        first, second, alone = direct(rows), direct(rows), direct(_rows(rows, half))
+        first, second = direct(rows), direct(rows)
+        alone = direct(_validate.take_rows(rows, slice(half)))
         where = "model(x) (called without training=False)"
     repeat = _same(first, second)
     versus = _same(first, reference) if predict is not None else _same(first[:half], alone)

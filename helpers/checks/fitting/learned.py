@@ -17,7 +17,7 @@ from helpers.checks.fitting.curves import (
     NB_SIGMOID,
     check_training_stability,
 )
-from helpers.checks.fitting.gradients import _kernels, _rows, learning_rate
+from helpers.checks.fitting.gradients import _kernels, learning_rate
 
 NOT_LEARNED = rule(
     "fitting.not-learned", severity="warning",
@@ -255,12 +255,7 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
         return Learning("unknown")
     out = outputs[0]
     rows = np.arange(n) if n <= max_rows else np.linspace(0, n - 1, max_rows).astype(int)
-    if isinstance(inputs, dict):
-        inputs = {k: v[rows] for k, v in inputs.items()}
-    elif isinstance(inputs, list):
-        inputs = [v[rows] for v in inputs]
-    else:
-        inputs = inputs[rows]
+    inputs = _validate.take_rows(inputs, rows)
     p = _keras.predict(model, inputs)[0]
     p = p.reshape(len(p), -1)
     labels = labels[rows]
@@ -388,7 +383,7 @@ def check_prediction_divergence(model, x, y=None, history=None, *, explode: floa
     if labels is not None:
         _validate.same_length(x=n, y=len(labels))
     if n > max_rows:
-        inputs = _rows(inputs, max_rows)
+        inputs = _validate.take_rows(inputs, slice(max_rows))
     predictions = _keras.predict(model, inputs)
     bad = [float((~np.isfinite(p.reshape(len(p), -1))).any(axis=1).mean()) for p in predictions]
     if max(bad) > 0:
