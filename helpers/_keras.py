@@ -230,6 +230,16 @@ def model_outputs(model) -> list[OutputInfo]:
     return infos
 
 
+def single_output(model, argument: str = "model") -> OutputInfo:
+    """The model's one output, for the checks that handle single-output models only (the
+    ``@check(single_output=True)`` flag); a ValueError naming ``argument`` otherwise."""
+    outputs = model_outputs(model)
+    if len(outputs) != 1:
+        raise ValueError(f"{argument}: this check handles single-output models; the model "
+                         f"has {len(outputs)} outputs. Call it on one output's sub-model.")
+    return outputs[0]
+
+
 def predict(model, inputs, chunk: int = 512) -> list[np.ndarray]:
     """The model's outputs on ``inputs`` as float arrays, one per output, in output order.
 

@@ -11,7 +11,7 @@ from helpers._keras import (
 )
 from helpers._targets import class_ids, target_kind
 from helpers.checks import check, rule
-from helpers.checks.labels.values import NB_FOLDERS, NB_FORMAT, _single_output
+from helpers.checks.labels.values import NB_FOLDERS, NB_FORMAT
 
 NAMES_AS_TEXT = rule(
     "labels.class-names-sorted-as-text", severity="warning",
@@ -137,7 +137,7 @@ def check_label_classes(model, y) -> list:
     """
     _validate.as_model(model)
     labels = _validate.as_labels(y, "y")
-    out = _single_output(model)
+    out = _keras.single_output(model)
     kind = target_kind(labels)
     n = len(labels)
     if kind == "strings":

@@ -11,7 +11,7 @@ from helpers._keras import (
 )
 from helpers._targets import class_ids
 from helpers.checks import check, rule
-from helpers.checks.labels.values import NB_EVAL_ORDER, NB_OPPOSITE, NB_ROWS, _single_output
+from helpers.checks.labels.values import NB_EVAL_ORDER, NB_OPPOSITE, NB_ROWS
 
 INVERTED = rule(
     "labels.inverted-predictions", severity="error",
@@ -117,7 +117,7 @@ def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float =
     _validate.check_scalar(z, "z", float, min_val=0, include_boundaries="neither")
     _validate.check_scalar(max_auc, "max_auc", float, min_val=0, max_val=0.5,
                            include_boundaries="neither")
-    out = _single_output(model)
+    out = _keras.single_output(model)
     p, rows, _ = _predict(model, x, max_rows, labels)
     ids = class_ids(labels)
     if ids is None:
@@ -195,7 +195,7 @@ def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: in
                         ("folds", folds)):
         _validate.check_scalar(value, name, int, min_val=2)
     _validate.check_scalar(z, "z", float, min_val=0, include_boundaries="neither")
-    out = _single_output(model)
+    out = _keras.single_output(model)
     p, rows, inputs = _predict(model, x, max_rows, labels)
     ids = class_ids(labels)
     if ids is None or isinstance(inputs, (dict, list)):

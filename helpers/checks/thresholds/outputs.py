@@ -7,7 +7,7 @@ import numpy as np
 from scipy.special import expit, softmax
 
 from helpers import _keras, _validate
-from helpers._keras import BINARY_LOSSES, model_outputs
+from helpers._keras import BINARY_LOSSES
 from helpers._targets import target_kind
 from helpers.checks import check, rule
 from helpers.checks.labels import auc_with_bound
@@ -72,15 +72,12 @@ def _probabilities(model, x, max_rows):
     the loss says logits; and the rows used."""
     _validate.as_model(model)
     max_rows = _validate.check_scalar(max_rows, "max_rows", int, min_val=10)
-    outputs = model_outputs(model)
-    if len(outputs) != 1:
-        raise ValueError(f"model: these checks handle single-output models; the model has "
-                         f"{len(outputs)} outputs. Call them on one output's sub-model.")
+    output = _keras.single_output(model)
     inputs, n = _validate.as_inputs(x, "x", model)
     rows = _subset(n, max_rows)
     raw = _keras.predict(model, _validate.take_rows(inputs, rows))[0]
     raw = raw.reshape(len(raw), -1)
-    loss = outputs[0].loss
+    loss = output.loss
     if loss is not None and loss.from_logits:
         binary = raw.shape[1] == 1 or loss.kind in BINARY_LOSSES
         raw = expit(raw) if binary else softmax(raw, axis=1)

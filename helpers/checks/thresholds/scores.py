@@ -7,7 +7,6 @@ import numpy as np
 from scipy.special import expit, softmax
 
 from helpers import _keras, _validate
-from helpers._keras import model_outputs
 from helpers._targets import class_ids, target_kind
 
 ACCURACY_NAMES = frozenset({
@@ -54,11 +53,7 @@ class _Predictions:
         max_rows = _validate.check_scalar(max_rows, "max_rows", int, min_val=10)
         self.threshold = _validate.check_scalar(threshold, "threshold", float, min_val=0, max_val=1,
                                                 include_boundaries="neither")
-        outputs = model_outputs(model)
-        if len(outputs) != 1:
-            raise ValueError(f"model: these checks handle single-output models; the model has "
-                             f"{len(outputs)} outputs. Call them on one output's sub-model.")
-        self.output = outputs[0]
+        self.output = _keras.single_output(model)
         inputs, n = _validate.as_inputs(x, "x", model)
         ids = _checked_class_ids(y)
         _validate.same_length(x=n, y=len(ids) if ids is not None else len(
