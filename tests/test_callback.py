@@ -4,7 +4,7 @@ import pytest
 
 import helpers
 
-from conftest import dense_model
+from builders import dense_model
 
 
 def _data(n=64):
