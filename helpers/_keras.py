@@ -22,6 +22,12 @@ REGRESSION_LOSSES = frozenset({
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error", "huber", "log_cosh",
 })
+#: Names under which Keras records a classifier's accuracy (as given to compile, and as
+#: History keys), in the order a History is searched for one.
+ACCURACY_METRICS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
+                    "sparse_categorical_accuracy")
+#: Top-k accuracies: accuracy metrics too, but not comparable with a majority-class share.
+TOP_K_ACCURACY_METRICS = ("top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy")
 #: Activations whose outputs are already in [0, 1].
 SQUASHING = frozenset({"sigmoid", "softmax", "hard_sigmoid"})
 #: The values each output activation can produce (lower, upper), closed or open alike.

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from helpers import _validate
+from helpers import _keras, _validate
 from helpers._targets import class_ids
 from helpers._validate import as_history  # the one home of history validation
 from helpers.checks import check, rule
@@ -74,8 +74,7 @@ OSCILLATION = rule(
 )
 
 
-ACCURACY_KEYS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
-                 "sparse_categorical_accuracy")
+ACCURACY_KEYS = _keras.ACCURACY_METRICS
 
 
 def _stopped_early(history, h: dict) -> bool:

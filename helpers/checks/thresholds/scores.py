@@ -9,11 +9,7 @@ from scipy.special import expit, softmax
 from helpers import _keras, _validate
 from helpers._targets import class_ids, target_kind
 
-ACCURACY_NAMES = frozenset({
-    "accuracy", "acc", "binary_accuracy", "categorical_accuracy",
-    "sparse_categorical_accuracy", "top_k_categorical_accuracy",
-    "sparse_top_k_categorical_accuracy",
-})
+ACCURACY_NAMES = frozenset(_keras.ACCURACY_METRICS + _keras.TOP_K_ACCURACY_METRICS)
 
 
 # ----------------------------------------------------------------------------- helpers
