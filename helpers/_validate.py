@@ -49,29 +49,28 @@ def check_scalar(value, name: str, kind: type = float, *, min_val=None, max_val=
         raise ValueError("include_boundaries must be 'both', 'left', 'right' or 'neither', got "
                          f"{include_boundaries!r}")
     types_ok = (int, np.integer) if kind is int else (int, float, np.integer, np.floating)
+    what = "an integer" if kind is int else "a number"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, types_ok):
-        what = "an integer" if kind is int else "a number"
         raise TypeError(f"{name} must be {what}, got {describe(value)}")
-    if not np.isfinite(value):
+    if kind is not int and not np.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     left = include_boundaries in ("both", "left")
     right = include_boundaries in ("both", "right")
     too_low = min_val is not None and (value < min_val if left else value <= min_val)
     too_high = max_val is not None and (value > max_val if right else value >= max_val)
     if too_low or too_high:
-        raise ValueError(f"{name} must be {_scalar_range(kind, min_val, max_val, left, right)}, "
+        raise ValueError(f"{name} must be {_scalar_range(what, min_val, max_val, left, right)}, "
                          f"got {value!r}")
     return int(value) if kind is int else float(value)
 
 
-def _scalar_range(kind, low, high, left: bool, right: bool) -> str:
-    """The allowed range in words, for :func:`check_scalar`'s message."""
-    what = "an integer" if kind is int else "a number"
+def _scalar_range(what: str, low, high, left: bool, right: bool) -> str:
+    """The allowed range in words ("a number above 1"), for :func:`check_scalar`'s message."""
     if low is not None and high is not None:
         return f"{what} in {'[' if left else '('}{low}, {high}{']' if right else ')'}"
     if low is not None:
         if low == 0 and not left:
-            return f"a positive {'integer' if kind is int else 'number'}"
+            return f"a positive {what.split()[-1]}"
         return f"{what} of at least {low}" if left else f"{what} above {low}"
     if high is not None:
         return f"{what} of at most {high}" if right else f"{what} below {high}"
