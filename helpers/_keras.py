@@ -22,6 +22,12 @@ REGRESSION_LOSSES = frozenset({
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error", "huber", "log_cosh",
 })
+#: Names under which Keras records a classifier's accuracy (as given to compile, and as
+#: History keys), in the order a History is searched for one.
+ACCURACY_METRICS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
+                    "sparse_categorical_accuracy")
+#: Top-k accuracies: accuracy metrics too, but not comparable with a majority-class share.
+TOP_K_ACCURACY_METRICS = ("top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy")
 #: Activations whose outputs are already in [0, 1].
 SQUASHING = frozenset({"sigmoid", "softmax", "hard_sigmoid"})
 #: The values each output activation can produce (lower, upper), closed or open alike.
@@ -252,6 +258,16 @@ def model_outputs(model) -> list[OutputInfo]:
                                 None if units is None else int(units), activation, layer,
                                 loss_info(losses[i])))
     return infos
+
+
+def single_output(model, argument: str = "model") -> OutputInfo:
+    """The model's one output, for the checks that handle single-output models only (the
+    ``@check(single_output=True)`` flag); a ValueError naming ``argument`` otherwise."""
+    outputs = model_outputs(model)
+    if len(outputs) != 1:
+        raise ValueError(f"{argument}: this check handles single-output models; the model "
+                         f"has {len(outputs)} outputs. Call it on one output's sub-model.")
+    return outputs[0]
 
 
 def predict(model, inputs, chunk: int = 512) -> list[np.ndarray]:

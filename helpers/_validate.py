@@ -34,6 +34,49 @@ def describe(value) -> str:
     return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
 
 
+def check_scalar(value, name: str, kind: type = float, *, min_val=None, max_val=None,
+                 include_boundaries: str = "both"):
+    """``value`` as one ``int`` or ``float`` in range, in scikit-learn's ``check_scalar`` habit:
+    the one validator of the numeric options of every function in helpers.
+
+    ``kind=int`` takes Python and numpy integers; ``kind=float`` takes any real number. A
+    bool is neither (``True`` is not 1 row). ``include_boundaries`` ("both", "left", "right"
+    or "neither") says whether ``min_val`` and ``max_val`` themselves are allowed. A wrong
+    type raises ``TypeError``; NaN, infinity or a value out of range ``ValueError``. Both
+    messages name the argument and the value received.
+    """
+    if include_boundaries not in ("both", "left", "right", "neither"):
+        raise ValueError("include_boundaries must be 'both', 'left', 'right' or 'neither', got "
+                         f"{include_boundaries!r}")
+    types_ok = (int, np.integer) if kind is int else (int, float, np.integer, np.floating)
+    what = "an integer" if kind is int else "a number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, types_ok):
+        raise TypeError(f"{name} must be {what}, got {describe(value)}")
+    if kind is not int and not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    left = include_boundaries in ("both", "left")
+    right = include_boundaries in ("both", "right")
+    too_low = min_val is not None and (value < min_val if left else value <= min_val)
+    too_high = max_val is not None and (value > max_val if right else value >= max_val)
+    if too_low or too_high:
+        raise ValueError(f"{name} must be {_scalar_range(what, min_val, max_val, left, right)}, "
+                         f"got {value!r}")
+    return int(value) if kind is int else float(value)
+
+
+def _scalar_range(what: str, low, high, left: bool, right: bool) -> str:
+    """The allowed range in words ("a number above 1"), for :func:`check_scalar`'s message."""
+    if low is not None and high is not None:
+        return f"{what} in {'[' if left else '('}{low}, {high}{']' if right else ')'}"
+    if low is not None:
+        if low == 0 and not left:
+            return f"a positive {what.split()[-1]}"
+        return f"{what} of at least {low}" if left else f"{what} above {low}"
+    if high is not None:
+        return f"{what} of at most {high}" if right else f"{what} below {high}"
+    return what
+
+
 def as_model(model, name: str = "model", *, compiled: bool = False):
     """Return ``model`` if it is a Keras model (compiled, when asked), else raise."""
     import keras

@@ -304,10 +304,8 @@ def feature_stats(data, *, batch_size: int | None = None, bounds=None,
     -------
     FeatureStats
     """
-    if batch_size is not None and (isinstance(batch_size, bool) or
-                                   not isinstance(batch_size, (int, np.integer))
-                                   or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if batch_size is not None:
+        _validate.check_scalar(batch_size, "batch_size", int, min_val=1)
     stream = _chunks(data, name, batch_size)
     names, skipped = next(stream)
     acc = None

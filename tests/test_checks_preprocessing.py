@@ -12,6 +12,8 @@ from helpers import stats
 from helpers.checks import CHECKS, RULES
 from helpers.checks import preprocessing as pp
 
+from builders import model_with
+
 SKEW, PIXEL = "preprocessing.serving-skew", "preprocessing.pixel-scale"
 UNSCALED, COLUMNS = "preprocessing.unscaled-inputs", "preprocessing.column-mismatch"
 
@@ -31,11 +33,6 @@ def standardized(cancer):
 def digits():
     d = helpers.data.digits(seed=0)
     return d.x_train / 16, d.x_test / 16, np.rint(d.x_test * 255 / 16)
-
-
-def dense_model(n_features, *first):
-    return keras.Sequential([keras.Input(shape=(n_features,)), *first,
-                             keras.layers.Dense(1, activation="sigmoid")])
 
 
 # --- registry ------------------------------------------------------------------------------
@@ -180,17 +177,17 @@ def test_skew_handles_dict_inputs(standardized, cancer):
 # --- unscaled inputs -----------------------------------------------------------------------
 
 def test_unscaled_fires_without_normalization(cancer):
-    found = pp.check_unscaled_inputs(dense_model(30), cancer.x_train)
+    found = pp.check_unscaled_inputs(model_with(30), cancer.x_train)
     assert [f.rule for f in found] == [UNSCALED]
     assert found[0].evidence["max_rms"] > 100
 
 
 def test_unscaled_detects_layers_by_class_not_name(cancer):
-    fake = dense_model(30, keras.layers.Dense(4, name="normalization"))
+    fake = model_with(30, keras.layers.Dense(4, name="normalization"))
     assert [f.rule for f in pp.check_unscaled_inputs(fake, cancer.x_train)] == [UNSCALED]
     norm = keras.layers.Normalization(name="whatever")
     norm.adapt(cancer.x_train)
-    assert pp.check_unscaled_inputs(dense_model(30, norm), cancer.x_train) == []
+    assert pp.check_unscaled_inputs(model_with(30, norm), cancer.x_train) == []
 
 
 def test_unscaled_finds_normalization_inside_nested_model(cancer):
@@ -201,13 +198,13 @@ def test_unscaled_finds_normalization_inside_nested_model(cancer):
     outer = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inner(inputs)))
     assert pp.normalizing_layers(outer)
     assert pp.check_unscaled_inputs(outer, cancer.x_train) == []
-    rescaled = dense_model(64, keras.layers.Rescaling(1 / 255))
+    rescaled = model_with(64, keras.layers.Rescaling(1 / 255))
     assert pp.check_unscaled_inputs(rescaled, np.full((5, 64), 200.0)) == []
 
 
 def test_unscaled_silent_on_scaled_inputs(standardized, digits):
-    assert pp.check_unscaled_inputs(dense_model(30), standardized[0]) == []
-    assert pp.check_unscaled_inputs(dense_model(64), digits[0]) == []
+    assert pp.check_unscaled_inputs(model_with(30), standardized[0]) == []
+    assert pp.check_unscaled_inputs(model_with(64), digits[0]) == []
 
 
 # --- columns -------------------------------------------------------------------------------
@@ -234,7 +231,7 @@ def test_column_mismatch_fires_on_reordered_columns_only_for_frames():
 
 def test_diagnose_reports_skew_and_unscaled(cancer, standardized):
     x_std, x_test_std = standardized
-    plain = dense_model(30)
+    plain = model_with(30)
     broken = helpers.diagnose(plain, x_std, cancer.y_train, x_serve=cancer.x_test)
     assert SKEW in broken.rules and UNSCALED not in broken.rules
     fixed = helpers.diagnose(plain, x_std, cancer.y_train, x_serve=x_test_std)
@@ -243,19 +240,19 @@ def test_diagnose_reports_skew_and_unscaled(cancer, standardized):
     assert UNSCALED in raw.rules
     norm = keras.layers.Normalization()
     norm.adapt(cancer.x_train)
-    assert UNSCALED not in helpers.diagnose(dense_model(30, norm), cancer.x_train).rules
+    assert UNSCALED not in helpers.diagnose(model_with(30, norm), cancer.x_train).rules
 
 
 def test_diagnose_reports_pixel_scale(digits):
     x01, test01, test255 = digits
-    model = dense_model(64)
+    model = model_with(64)
     assert PIXEL in helpers.diagnose(model, x01, x_serve=test255).rules
     assert PIXEL not in helpers.diagnose(model, x01, x_serve=test01).rules
 
 
 def test_diagnose_reports_column_mismatch():
     train = pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 3.0]})
-    model = dense_model(2)
+    model = model_with(2)
     assert COLUMNS in helpers.diagnose(model, train, x_serve=train[["b", "a"]]).rules
 
 
@@ -263,7 +260,7 @@ def test_diagnose_reports_nan_only_at_serving():
     x = np.random.default_rng(0).standard_normal((200, 2))
     serve = x.copy()
     serve[::10, 0] = np.nan
-    assert SKEW in helpers.diagnose(dense_model(2), x, x_serve=serve).rules
+    assert SKEW in helpers.diagnose(model_with(2), x, x_serve=serve).rules
 
 
 # --- bad input -----------------------------------------------------------------------------
@@ -318,9 +315,9 @@ def test_unscaled_bad_input():
     with pytest.raises(TypeError, match="model"):
         pp.check_unscaled_inputs("not a model", np.ones((3, 2)))
     with pytest.raises(TypeError, match="x"):
-        pp.check_unscaled_inputs(dense_model(2), None)
+        pp.check_unscaled_inputs(model_with(2), None)
     with pytest.raises(ValueError, match="max_scale"):
-        pp.check_unscaled_inputs(dense_model(2), np.ones((3, 2)), max_scale=0)
+        pp.check_unscaled_inputs(model_with(2), np.ones((3, 2)), max_scale=0)
 
 
 def test_column_mismatch_bad_input():
@@ -338,7 +335,7 @@ def test_inputs_are_unchanged(cancer, standardized):
     before = (x.copy(), serve.copy(), frame.copy())
     pp.check_serving_skew(x, serve)
     pp.check_serving_skew(x, frame)
-    pp.check_unscaled_inputs(dense_model(30), serve)
+    pp.check_unscaled_inputs(model_with(30), serve)
     pp.check_column_mismatch(frame, frame.iloc[:, ::-1])
     np.testing.assert_array_equal(x, before[0])
     np.testing.assert_array_equal(serve, before[1])
@@ -436,7 +433,7 @@ def test_rescaled_twice_fires_on_prescaled_inputs_and_not_on_raw_pixels(rng, nes
         assert [f.rule for f in found] == ["preprocessing.rescaled-twice"]
         assert abs(found[0].evidence["scale"] - 1 / 127.5) < 1e-9
     assert not pp.check_rescaled_twice(model, raw)
-    assert not pp.check_rescaled_twice(dense_model(3), rng.random((10, 3)))   # no Rescaling
+    assert not pp.check_rescaled_twice(model_with(3), rng.random((10, 3)))   # no Rescaling
 
 
 def test_channels_swapped_fires_on_bgr_and_not_on_rgb_or_other_data(rng):

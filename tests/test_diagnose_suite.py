@@ -30,7 +30,7 @@ import pytest
 import helpers
 from helpers import data
 
-from conftest import record_diagnose_case
+from suite_table import record_diagnose_case
 
 # Keras itself warns when a faulty model applies softmax to one unit; that is the fault.
 # Keras also warns about from_logits=True after a softmax (loss.from-logits-after-squashing).

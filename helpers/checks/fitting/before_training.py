@@ -187,8 +187,7 @@ def check_before_training(model, x, y, *, probes: bool = False, max_rows: int = 
     _validate.same_length(x=n, y=len(labels))
     for name, value, low in (("max_rows", max_rows, 8), ("batch_rows", batch_rows, 2),
                              ("steps", steps, 1), ("epochs", epochs, 1)):
-        if not (isinstance(value, (int, np.integer)) and value >= low):
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        _validate.check_scalar(value, name, int, min_val=low)
     untrained = _untrained(model)
     if not probes and not untrained:
         return []

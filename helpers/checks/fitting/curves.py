@@ -6,8 +6,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from helpers import _validate
-from helpers._targets import target_kind
+from helpers import _keras, _validate
+from helpers._targets import class_ids
 from helpers._validate import as_history  # the one home of history validation
 from helpers.checks import check, rule
 
@@ -74,8 +74,7 @@ OSCILLATION = rule(
 )
 
 
-ACCURACY_KEYS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
-                 "sparse_categorical_accuracy")
+ACCURACY_KEYS = _keras.ACCURACY_METRICS
 
 
 def _stopped_early(history, h: dict) -> bool:
@@ -99,10 +98,8 @@ def check_training_stability(history, *, explode: float = 10.0, rise: float = 0.
     its best and above its start) and oscillation (``max_rises`` or more epoch-to-epoch
     rises of the training loss by more than ``rise``, relative)."""
     h = as_history(history)
-    if not (isinstance(explode, (int, float)) and explode > 1):
-        raise ValueError(f"explode must be a number above 1, got {explode!r}")
-    if not (isinstance(rise, (int, float)) and rise > 0):
-        raise ValueError(f"rise must be a positive number, got {rise!r}")
+    _validate.check_scalar(explode, "explode", float, min_val=1, include_boundaries="neither")
+    _validate.check_scalar(rise, "rise", float, min_val=0, include_boundaries="neither")
     for key in ("loss", "val_loss"):
         values = h.get(key)
         if values is not None and not np.isfinite(values).all():
@@ -158,8 +155,7 @@ def check_learning_curves(history, *, min_improvement: float = 0.01,
     """
     h = as_history(history)
     stopped_early = _stopped_early(history, h)
-    if not (isinstance(patience, (int, np.integer)) and patience >= 1):
-        raise ValueError(f"patience must be a positive integer, got {patience!r}")
+    _validate.check_scalar(patience, "patience", int, min_val=1)
     key, monitored = _monitored(h)
     n = len(monitored)
     if n < 3 or not np.isfinite(monitored).all() or not np.isfinite(h["loss"]).all():
@@ -194,11 +190,10 @@ def check_learning_curves(history, *, min_improvement: float = 0.01,
 
 
 def _majority_share(y: np.ndarray) -> float | None:
-    kind = target_kind(y)
-    if kind in ("continuous", "multi-label"):
+    ids = class_ids(y, strings=True)
+    if ids is None:
         return None  # no single majority class to compare with
-    labels = y.argmax(axis=1) if kind == "one-hot" else y
-    _, counts = np.unique(labels, return_counts=True)
+    _, counts = np.unique(ids, return_counts=True)
     return float(counts.max() / counts.sum())
 
 
@@ -214,8 +209,8 @@ def check_underfitting(history, y=None, *, min_gain: float = 0.1) -> list:
     history (``metrics=["accuracy"]``).
     """
     h = as_history(history)
-    if not (isinstance(min_gain, (int, float)) and 0 < min_gain < 1):
-        raise ValueError(f"min_gain must be a number in (0, 1), got {min_gain!r}")
+    _validate.check_scalar(min_gain, "min_gain", float, min_val=0, max_val=1,
+                           include_boundaries="neither")
     if y is None:
         return []
     labels = _validate.as_labels(y, "y")

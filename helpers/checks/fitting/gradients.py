@@ -60,14 +60,6 @@ LR_RANGES = {
 }
 
 
-def _rows(inputs, n: int):
-    if isinstance(inputs, dict):
-        return {k: v[:n] for k, v in inputs.items()}
-    if isinstance(inputs, list):
-        return [v[:n] for v in inputs]
-    return inputs[:n]
-
-
 def _kernels(model) -> list:
     return [w for w in model.trainable_weights if w.path.split("/")[-1] == "kernel"]
 
@@ -90,9 +82,8 @@ def layer_gradient_norms(model, x, y, *, max_rows: int = 256) -> list[tuple[str,
     inputs, n = _validate.as_inputs(x, "x", model)
     labels = _validate.as_labels(y, "y")
     _validate.same_length(x=n, y=len(labels))
-    if not (isinstance(max_rows, (int, np.integer)) and max_rows >= 1):
-        raise ValueError(f"max_rows must be a positive integer, got {max_rows!r}")
-    inputs, labels = _rows(inputs, max_rows), labels[:max_rows]
+    _validate.check_scalar(max_rows, "max_rows", int, min_val=1)
+    inputs, labels = _validate.take_rows(inputs, slice(max_rows)), labels[:max_rows]
     if labels.dtype.kind in "USO":
         raise TypeError("y must be numeric to compute the loss, got values of type "
                         f"{labels.dtype} such as {labels.ravel()[0]!r}")
@@ -130,8 +121,7 @@ def check_gradients(model, x, y, *, ratio: float = 100.0, max_rows: int = 256) -
     and so are labels the loss can't use (strings, or a shape the loss rejects: the label
     checks report those), so ``helpers.diagnose`` never stops here.
     """
-    if not (isinstance(ratio, (int, float)) and ratio > 1):
-        raise ValueError(f"ratio must be a number above 1, got {ratio!r}")
+    _validate.check_scalar(ratio, "ratio", float, min_val=1, include_boundaries="neither")
     _validate.as_model(model, compiled=True)
     _validate.as_inputs(x, "x", model)
     if y is not None and _validate.as_labels(y, "y").dtype.kind in "USO":
@@ -175,7 +165,7 @@ def _tap(model, tensors, inputs, max_rows: int):
         probe = keras.Model(graph_inputs, tensors)
     except (AttributeError, ValueError, TypeError):
         return None
-    outputs = probe(_rows(inputs, max_rows), training=False)
+    outputs = probe(_validate.take_rows(inputs, slice(max_rows)), training=False)
     return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 
@@ -202,8 +192,8 @@ def check_dead_relu(model, x, *, max_share: float = 0.5, max_rows: int = 512) ->
     import keras
 
     _validate.as_model(model)
-    if not (isinstance(max_share, (int, float)) and 0 < max_share <= 1):
-        raise ValueError(f"max_share must be a number in (0, 1], got {max_share!r}")
+    _validate.check_scalar(max_share, "max_share", float, min_val=0, max_val=1,
+                           include_boundaries="right")
     inputs, _ = _validate.as_inputs(x, "x", model)
     layers = _relu_layers(model)
     if not layers:

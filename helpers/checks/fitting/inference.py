@@ -7,7 +7,7 @@ import numpy as np
 from helpers import _validate
 from helpers.checks import check, rule
 from helpers.checks.fitting.before_training import _untrained
-from helpers.checks.fitting.gradients import _rows, _tap
+from helpers.checks.fitting.gradients import _tap
 
 NB_MODES = "book/fitting/11-batchnorm-and-dropout-at-inference.ipynb"
 
@@ -73,11 +73,10 @@ def check_inference_mode(model, x, *, predict=None, max_rows: int = 256,
     inputs, n = _validate.as_inputs(x, "x", model)
     if predict is not None and not callable(predict):
         raise TypeError(f"predict must be a function of x, got {_validate.describe(predict)}")
-    if not (isinstance(max_rows, (int, np.integer)) and max_rows >= 2):
-        raise ValueError(f"max_rows must be an integer >= 2, got {max_rows!r}")
+    _validate.check_scalar(max_rows, "max_rows", int, min_val=2)
     if n < 2:
         return []
-    rows = _rows(inputs, max_rows)
+    rows = _validate.take_rows(inputs, slice(max_rows))
     reference = _keras.predict(model, rows)[0]
     half = len(reference) // 2
     if predict is not None:
@@ -96,7 +95,8 @@ def check_inference_mode(model, x, *, predict=None, max_rows: int = 256,
             out = out[0] if isinstance(out, (list, tuple)) else \
                 next(iter(out.values())) if isinstance(out, dict) else out
             return np.asarray(keras.ops.convert_to_numpy(out), dtype=float)
-        first, second, alone = direct(rows), direct(rows), direct(_rows(rows, half))
+        first, second = direct(rows), direct(rows)
+        alone = direct(_validate.take_rows(rows, slice(half)))
         where = "model(x) (called without training=False)"
     repeat = _same(first, second)
     versus = _same(first, reference) if predict is not None else _same(first[:half], alone)
@@ -144,10 +144,8 @@ def check_batchnorm_statistics(model, x, *, max_rows: int = 1024, max_shift: flo
 
     _validate.as_model(model)
     inputs, n = _validate.as_inputs(x, "x", model)
-    if not (isinstance(max_shift, (int, float)) and max_shift > 0):
-        raise ValueError(f"max_shift must be a positive number, got {max_shift!r}")
-    if not (isinstance(max_ratio, (int, float)) and max_ratio > 1):
-        raise ValueError(f"max_ratio must be a number above 1, got {max_ratio!r}")
+    _validate.check_scalar(max_shift, "max_shift", float, min_val=0, include_boundaries="neither")
+    _validate.check_scalar(max_ratio, "max_ratio", float, min_val=1, include_boundaries="neither")
     layers = _batchnorm_layers(model)
     if not layers or n < 2:
         return []

@@ -8,7 +8,7 @@ import numpy as np
 
 from helpers import _keras, _validate
 from helpers._keras import BINARY_LOSSES, CATEGORICAL_LOSSES, model_outputs
-from helpers._targets import is_regression, target_kind
+from helpers._targets import class_ids, is_regression
 from helpers._validate import as_history  # the one home of history validation
 from helpers.checks import check, rule
 from helpers.checks.fitting.curves import (
@@ -17,7 +17,7 @@ from helpers.checks.fitting.curves import (
     NB_SIGMOID,
     check_training_stability,
 )
-from helpers.checks.fitting.gradients import _kernels, _rows, learning_rate
+from helpers.checks.fitting.gradients import _kernels, learning_rate
 
 NOT_LEARNED = rule(
     "fitting.not-learned", severity="warning",
@@ -255,12 +255,7 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
         return Learning("unknown")
     out = outputs[0]
     rows = np.arange(n) if n <= max_rows else np.linspace(0, n - 1, max_rows).astype(int)
-    if isinstance(inputs, dict):
-        inputs = {k: v[rows] for k, v in inputs.items()}
-    elif isinstance(inputs, list):
-        inputs = [v[rows] for v in inputs]
-    else:
-        inputs = inputs[rows]
+    inputs = _validate.take_rows(inputs, rows)
     p = _keras.predict(model, inputs)[0]
     p = p.reshape(len(p), -1)
     labels = labels[rows]
@@ -285,10 +280,9 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
         return Learning("not-learned", f"On {m} rows its squared error is no better than "
                         f"always predicting the mean of y (R^2 {r2:.3f}; gain per row "
                         f"{gain.mean():.3g} +/- {se:.3g}).", evidence)
-    kind = target_kind(labels)
-    if kind not in ("binary", "class-ids", "one-hot"):
+    ids = class_ids(labels)
+    if ids is None:
         return Learning("unknown")
-    ids = labels.argmax(axis=1) if kind == "one-hot" else labels.astype(np.int64)
     classes, counts = np.unique(ids, return_counts=True)
     if len(classes) < 2 or counts.min() < min_per_class:
         return Learning("unknown")
@@ -380,8 +374,7 @@ def check_prediction_divergence(model, x, y=None, history=None, *, explode: floa
     (:func:`check_training_stability`), this check stays silent so it is reported once.
     """
     _validate.as_model(model)
-    if isinstance(explode, bool) or not isinstance(explode, (int, float)) or explode <= 1:
-        raise ValueError(f"explode must be a number above 1, got {explode!r}")
+    _validate.check_scalar(explode, "explode", float, min_val=1, include_boundaries="neither")
     if history is not None and check_training_stability(history):
         return []
     inputs, n = _validate.as_inputs(x, "x", model)
@@ -390,7 +383,7 @@ def check_prediction_divergence(model, x, y=None, history=None, *, explode: floa
     if labels is not None:
         _validate.same_length(x=n, y=len(labels))
     if n > max_rows:
-        inputs = _rows(inputs, max_rows)
+        inputs = _validate.take_rows(inputs, slice(max_rows))
     predictions = _keras.predict(model, inputs)
     bad = [float((~np.isfinite(p.reshape(len(p), -1))).any(axis=1).mean()) for p in predictions]
     if max(bad) > 0:

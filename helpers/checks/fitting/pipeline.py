@@ -74,11 +74,9 @@ def check_input_pipeline(x, *, validation=None, max_rows: int = 10000, min_gap: 
       its second pass than on its first; the message says how many of its rows the
       training passes also gave.
     """
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 2:
-        raise ValueError(f"max_rows must be an integer of at least 2, got {max_rows!r}")
+    _validate.check_scalar(max_rows, "max_rows", int, min_val=2)
     for name, value in (("min_gap", min_gap), ("z", z)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
+        _validate.check_scalar(value, name, float, min_val=0, include_boundaries="neither")
     if not _datasets.is_dataset(x):
         return []
     if validation is not None and not _datasets.is_dataset(validation):

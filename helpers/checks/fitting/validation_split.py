@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import _validate
-from helpers._targets import target_kind
+from helpers._targets import class_ids, target_kind
 from helpers._validate import as_history  # the one home of history validation
 from helpers.checks import check, rule
 
@@ -26,16 +26,6 @@ VALIDATION_SPLIT_SORTED = rule(
 )
 
 
-def _class_ids(labels: np.ndarray) -> np.ndarray | None:
-    """Class id per row for class-id, binary, one-hot and string labels; None otherwise."""
-    kind = target_kind(labels)
-    if kind in ("continuous", "multi-label"):
-        return None
-    if kind == "one-hot":
-        return labels.argmax(axis=1)
-    return np.unique(labels, return_inverse=True)[1].ravel()
-
-
 @check(VALIDATION_SPLIT_SORTED.id)
 def check_validation_split(history, y, *, min_share: float = 0.05, min_rows: int = 10) -> list:
     """y ordered by class, with validation metrics in the History.
@@ -47,12 +37,12 @@ def check_validation_split(history, y, *, min_share: float = 0.05, min_rows: int
     Regression and multi-label targets are not judged.
     """
     h = as_history(history)
-    if not (isinstance(min_share, (int, float)) and 0 < min_share < 1):
-        raise ValueError(f"min_share must be a number in (0, 1), got {min_share!r}")
+    _validate.check_scalar(min_share, "min_share", float, min_val=0, max_val=1,
+                           include_boundaries="neither")
     labels = _validate.as_labels(y, "y")
     if not any(k.startswith("val_") for k in h):
         return []
-    ids = _class_ids(labels)
+    ids = class_ids(labels, strings=True)
     if ids is None or len(np.unique(ids)) < 2:
         return []
     last = ids[-1]

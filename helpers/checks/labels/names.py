@@ -9,9 +9,9 @@ from helpers import _keras, _validate
 from helpers._keras import (
     SQUASHING,
 )
-from helpers._targets import target_kind
+from helpers._targets import class_ids, target_kind
 from helpers.checks import check, rule
-from helpers.checks.labels.values import NB_FOLDERS, NB_FORMAT, _single_output
+from helpers.checks.labels.values import NB_FOLDERS, NB_FORMAT
 
 NAMES_AS_TEXT = rule(
     "labels.class-names-sorted-as-text", severity="warning",
@@ -137,7 +137,7 @@ def check_label_classes(model, y) -> list:
     """
     _validate.as_model(model)
     labels = _validate.as_labels(y, "y")
-    out = _single_output(model)
+    out = _keras.single_output(model)
     kind = target_kind(labels)
     n = len(labels)
     if kind == "strings":
@@ -150,9 +150,9 @@ def check_label_classes(model, y) -> list:
     loss = out.loss.kind if out.loss is not None else None
     classifier = (loss in _keras.PROBABILISTIC_LOSSES if loss is not None
                   else out.activation in SQUASHING)
-    if not classifier or kind not in ("binary", "class-ids", "one-hot"):
+    ids = class_ids(labels)
+    if not classifier or ids is None:
         return []
-    ids = labels.argmax(axis=1) if kind == "one-hot" else labels
     distinct = np.unique(ids)
     if len(distinct) != 1:
         return []

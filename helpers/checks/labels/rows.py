@@ -9,9 +9,9 @@ from helpers import _datasets, _keras, _validate
 from helpers._keras import (
     SQUASHING,
 )
-from helpers._targets import target_kind
+from helpers._targets import class_ids
 from helpers.checks import check, rule
-from helpers.checks.labels.values import NB_EVAL_ORDER, NB_OPPOSITE, NB_ROWS, _single_output
+from helpers.checks.labels.values import NB_EVAL_ORDER, NB_OPPOSITE, NB_ROWS
 
 INVERTED = rule(
     "labels.inverted-predictions", severity="error",
@@ -81,16 +81,6 @@ def _predict(model, x, max_rows: int, y=None):
     return p.reshape(len(p), -1), rows, inputs
 
 
-def _class_ids(labels: np.ndarray):
-    """Integer class ids from 1-D ids or one-hot rows, else None (strings, continuous...)."""
-    kind = target_kind(labels)
-    if kind == "one-hot":
-        return labels.argmax(axis=1)
-    if kind in ("binary", "class-ids") and labels.ndim == 1:
-        return labels.astype(np.int64)
-    return None
-
-
 def auc_with_bound(y01: np.ndarray, score: np.ndarray, z: float) -> tuple[float, float]:
     """AUC (Mann-Whitney, ties count half) and its upper confidence bound ``auc + z*se``.
 
@@ -124,14 +114,12 @@ def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float =
     """
     _validate.as_model(model)
     labels = _validate.as_labels(y, "y")
-    for name, value, low in (("z", z, 0), ("max_auc", max_auc, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= low:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
-    if max_auc >= 0.5:
-        raise ValueError(f"max_auc must be below 0.5, got {max_auc!r}")
-    out = _single_output(model)
+    _validate.check_scalar(z, "z", float, min_val=0, include_boundaries="neither")
+    _validate.check_scalar(max_auc, "max_auc", float, min_val=0, max_val=0.5,
+                           include_boundaries="neither")
+    out = _keras.single_output(model)
     p, rows, _ = _predict(model, x, max_rows, labels)
-    ids = _class_ids(labels)
+    ids = class_ids(labels)
     if ids is None:
         return []
     ids = ids[rows]
@@ -205,13 +193,11 @@ def check_label_alignment(model, x, y, *, max_rows: int = 2000, max_features: in
     labels = _validate.as_labels(y, "y")
     for name, value in (("max_rows", max_rows), ("max_features", max_features),
                         ("folds", folds)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-            raise ValueError(f"{name} must be an integer of at least 2, got {value!r}")
-    if isinstance(z, bool) or not isinstance(z, (int, float)) or z <= 0:
-        raise ValueError(f"z must be a positive number, got {z!r}")
-    out = _single_output(model)
+        _validate.check_scalar(value, name, int, min_val=2)
+    _validate.check_scalar(z, "z", float, min_val=0, include_boundaries="neither")
+    out = _keras.single_output(model)
     p, rows, inputs = _predict(model, x, max_rows, labels)
-    ids = _class_ids(labels)
+    ids = class_ids(labels)
     if ids is None or isinstance(inputs, (dict, list)):
         return []
     ids = ids[rows]
@@ -290,8 +276,7 @@ def check_evaluation_order(x, *, max_rows: int = 5000) -> list:
     differ: ``predict(x)`` then follows one order, and labels gathered in another pass
     another. Nothing about the model is needed, and the dataset is not changed.
     """
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 2:
-        raise ValueError(f"max_rows must be an integer of at least 2, got {max_rows!r}")
+    _validate.check_scalar(max_rows, "max_rows", int, min_val=2)
     if not _datasets.is_dataset(x):
         return []
     first, second = (_datasets.one_pass(x, "x", max_rows=max_rows) for _ in range(2))

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import _validate
+from helpers import _keras, _validate
 from helpers._keras import (
     ACTIVATION_RANGE,
     BINARY_LOSSES,
     REGRESSION_LOSSES,
     SQUASHING,
-    model_outputs,
 )
 from helpers._targets import is_regression, target_kind
 from helpers.checks import check, rule
@@ -84,14 +83,6 @@ ONE_HOT_ROWS = rule(
 _TOL = 1e-6
 
 
-def _single_output(model):
-    outputs = model_outputs(model)
-    if len(outputs) != 1:
-        raise ValueError(f"model: this check handles single-output models; the model has "
-                         f"{len(outputs)} outputs. Call it on one output's sub-model.")
-    return outputs[0]
-
-
 def _fmt(values, limit: int = 6) -> str:
     values = list(values)
     shown = ", ".join(f"{v:g}" for v in values[:limit])
@@ -109,7 +100,7 @@ def check_label_values(model, y) -> list:
     """
     _validate.as_model(model)
     labels = _validate.as_labels(y, "y")
-    out = _single_output(model)
+    out = _keras.single_output(model)
     kind = target_kind(labels)
     if kind == "strings":
         return []

@@ -189,13 +189,6 @@ def _skew_findings(x, x_serve, *, max_shift, max_spread, max_outside, min_rows, 
         rows_train=train.rows, rows_serve=serve.rows)], table
 
 
-def _number(value, name, low, high=np.inf):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not (low < float(value) < high):
-        raise ValueError(f"{name} must be a number in ({low}, {high}), got {value!r}")
-    return float(value)
-
-
 @check(SERVING_SKEW.id, PIXEL_SCALE.id)
 def check_serving_skew(x, x_serve, model=None, *, max_shift: float = 0.5,
                        max_spread: float = 3.0, max_outside: float = 0.05,
@@ -217,12 +210,14 @@ def check_serving_skew(x, x_serve, model=None, *, max_shift: float = 0.5,
     ``tf.data.Dataset`` objects (see :func:`feature_stats`); each is read once. ``model`` is
     only used to tell a list of per-input arrays (multi-input model) from a list of batches.
     """
-    max_shift = _number(max_shift, "max_shift", 0)
-    max_spread = _number(max_spread, "max_spread", 1)
-    max_outside = _number(max_outside, "max_outside", 0, 1)
-    z = _number(z, "z", 0)
-    if isinstance(min_rows, bool) or not isinstance(min_rows, (int, np.integer)) or min_rows < 1:
-        raise ValueError(f"min_rows must be a positive integer, got {min_rows!r}")
+    max_shift = _validate.check_scalar(max_shift, "max_shift", float, min_val=0,
+                                       include_boundaries="neither")
+    max_spread = _validate.check_scalar(max_spread, "max_spread", float, min_val=1,
+                                        include_boundaries="neither")
+    max_outside = _validate.check_scalar(max_outside, "max_outside", float, min_val=0, max_val=1,
+                                         include_boundaries="neither")
+    z = _validate.check_scalar(z, "z", float, min_val=0, include_boundaries="neither")
+    _validate.check_scalar(min_rows, "min_rows", int, min_val=1)
     options = dict(max_shift=max_shift, max_spread=max_spread, max_outside=max_outside,
                    min_rows=int(min_rows), z=z, batch_size=batch_size)
     if isinstance(x, Mapping) or isinstance(x_serve, Mapping):
@@ -284,7 +279,8 @@ def check_unscaled_inputs(model, x, *, max_scale: float = 20.0,
     only when ``x`` is a dict or list with one entry per input; a model containing any
     normalizing layer is not flagged."""
     _validate.as_model(model)
-    max_scale = _number(max_scale, "max_scale", 0)
+    max_scale = _validate.check_scalar(max_scale, "max_scale", float, min_val=0,
+                                       include_boundaries="neither")
     if isinstance(x, Mapping):
         parts = [(f"[{k!r}]", v) for k, v in x.items()]
     elif len(getattr(model, "inputs", None) or ()) > 1 and isinstance(x, (list, tuple)):

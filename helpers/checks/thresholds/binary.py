@@ -12,9 +12,7 @@ from helpers.checks import check, rule
 from helpers.checks.thresholds.scores import (
     ACCURACY_NAMES,
     _binary_f1,
-    _check_count,
-    _check_option,
-    _class_ids,
+    _checked_class_ids,
     _ece,
     _Predictions,
 )
@@ -184,11 +182,12 @@ def check_imbalance_metrics(model, y, *, imbalance_ratio: float = 9.0) -> list:
     """Heavily imbalanced ``y`` (most common class at least ``imbalance_ratio`` times the
     rarest) while every compiled metric is an accuracy. No prediction is made."""
     _validate.as_model(model, compiled=True)
-    ratio_bound = _check_option(imbalance_ratio, "imbalance_ratio", 1, np.inf)
+    ratio_bound = _validate.check_scalar(imbalance_ratio, "imbalance_ratio", float, min_val=1,
+                                         include_boundaries="neither")
     if len(model_outputs(model)) != 1:
         raise _validate.NotApplicable("y: this check handles single-output models; the model "
                                       f"has {len(model_outputs(model))} outputs")
-    ids = _class_ids(y)
+    ids = _checked_class_ids(y)
     if ids is None:
         return []
     classes, counts = np.unique(ids, return_counts=True)
@@ -221,8 +220,9 @@ def check_threshold(model, x, y, *, threshold: float = 0.5, max_gap: float = 0.0
     """
     from sklearn.metrics import precision_recall_curve
 
-    max_gap = _check_option(max_gap, "max_gap", 0, 1)
-    min_positives = _check_count(min_positives, "min_positives", 1)
+    max_gap = _validate.check_scalar(max_gap, "max_gap", float, min_val=0, max_val=1,
+                                     include_boundaries="neither")
+    min_positives = _validate.check_scalar(min_positives, "min_positives", int, min_val=1)
     pred = _Predictions(model, x, y, max_rows=max_rows, threshold=threshold)
     if not pred.usable or not pred.binary or not pred.probabilistic:
         return []
@@ -260,9 +260,10 @@ def check_calibration(model, x, y, *, max_ece: float = 0.05, bins: int = 10,
     alarms. Outputs that are not probabilities, and fewer than ``min_rows`` rows, are not
     judged.
     """
-    max_ece = _check_option(max_ece, "max_ece", 0, 1)
-    bins = _check_count(bins, "bins", 2)
-    min_rows = _check_count(min_rows, "min_rows", 1)
+    max_ece = _validate.check_scalar(max_ece, "max_ece", float, min_val=0, max_val=1,
+                                     include_boundaries="neither")
+    bins = _validate.check_scalar(bins, "bins", int, min_val=2)
+    min_rows = _validate.check_scalar(min_rows, "min_rows", int, min_val=1)
     pred = _Predictions(model, x, y, max_rows=max_rows, threshold=0.5)
     if not pred.usable or not pred.probabilistic or pred.rows < min_rows:
         return []

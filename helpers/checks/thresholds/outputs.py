@@ -7,11 +7,11 @@ import numpy as np
 from scipy.special import expit, softmax
 
 from helpers import _keras, _validate
-from helpers._keras import BINARY_LOSSES, model_outputs
+from helpers._keras import BINARY_LOSSES
 from helpers._targets import target_kind
 from helpers.checks import check, rule
 from helpers.checks.labels import auc_with_bound
-from helpers.checks.thresholds.scores import _check_count, _check_option, _subset
+from helpers.checks.thresholds.scores import _subset
 
 NB_READING = "book/thresholds/07-argmax-on-one-unit.ipynb"
 NB_MULTILABEL = "book/thresholds/08-multi-label-thresholds.ipynb"
@@ -71,16 +71,13 @@ def _probabilities(model, x, max_rows):
     """The single output's values on (a fixed subset of) ``x``, sigmoid/softmax applied when
     the loss says logits; and the rows used."""
     _validate.as_model(model)
-    max_rows = _check_count(max_rows, "max_rows", 10)
-    outputs = model_outputs(model)
-    if len(outputs) != 1:
-        raise ValueError(f"model: these checks handle single-output models; the model has "
-                         f"{len(outputs)} outputs. Call them on one output's sub-model.")
+    max_rows = _validate.check_scalar(max_rows, "max_rows", int, min_val=10)
+    output = _keras.single_output(model)
     inputs, n = _validate.as_inputs(x, "x", model)
     rows = _subset(n, max_rows)
     raw = _keras.predict(model, _validate.take_rows(inputs, rows))[0]
     raw = raw.reshape(len(raw), -1)
-    loss = outputs[0].loss
+    loss = output.loss
     if loss is not None and loss.from_logits:
         binary = raw.shape[1] == 1 or loss.kind in BINARY_LOSSES
         raw = expit(raw) if binary else softmax(raw, axis=1)
@@ -105,7 +102,8 @@ def check_decisions(model, x, *, predicted=None, threshold: float = 0.5,
     if decided.ndim != 1 or target_kind(decided) not in ("binary", "class-ids"):
         raise ValueError("predicted must hold one class id per row (integers >= 0), got "
                          f"{_validate.describe(predicted)}")
-    threshold = _check_option(threshold, "threshold", 0, 1)
+    threshold = _validate.check_scalar(threshold, "threshold", float, min_val=0, max_val=1,
+                                       include_boundaries="neither")
     raw, rows, n = _probabilities(model, x, max_rows)
     _validate.same_length(x=n, predicted=len(decided))
     decided = decided.astype(np.int64) if rows is None else decided[rows].astype(np.int64)
@@ -184,8 +182,9 @@ def check_multilabel(model, x, y, *, threshold=0.5, min_positives: int = 10,
     F1-optimal thresholds on these rows raise the macro F1 by more than ``max_gap``.
     """
     labels = _validate.as_labels(y, "y")
-    min_positives = _check_count(min_positives, "min_positives", 1)
-    max_gap = _check_option(max_gap, "max_gap", 0, 1)
+    min_positives = _validate.check_scalar(min_positives, "min_positives", int, min_val=1)
+    max_gap = _validate.check_scalar(max_gap, "max_gap", float, min_val=0, max_val=1,
+                                     include_boundaries="neither")
     if target_kind(labels) != "multi-label":
         return []
     raw, rows, n = _probabilities(model, x, max_rows)
@@ -196,7 +195,8 @@ def check_multilabel(model, x, y, *, threshold=0.5, min_positives: int = 10,
         return []  # not one probability per label: the activation chapter's rules
     t = np.asarray(threshold, dtype=float)
     if t.ndim == 0:
-        t = np.full(k, _check_option(float(t), "threshold", 0, 1))
+        t = np.full(k, _validate.check_scalar(float(t), "threshold", float, min_val=0, max_val=1,
+                                              include_boundaries="neither"))
     elif t.shape != (k,) or not ((t > 0) & (t < 1)).all():
         raise ValueError(f"threshold must be a number in (0, 1) or {k} of them, one per "
                          f"label, got {_validate.describe(threshold)}")

@@ -7,37 +7,16 @@ import numpy as np
 from scipy.special import expit, softmax
 
 from helpers import _keras, _validate
-from helpers._keras import model_outputs
-from helpers._targets import target_kind
+from helpers._targets import class_ids, target_kind
 
-ACCURACY_NAMES = frozenset({
-    "accuracy", "acc", "binary_accuracy", "categorical_accuracy",
-    "sparse_categorical_accuracy", "top_k_categorical_accuracy",
-    "sparse_top_k_categorical_accuracy",
-})
+ACCURACY_NAMES = frozenset(_keras.ACCURACY_METRICS + _keras.TOP_K_ACCURACY_METRICS)
 
 
 # ----------------------------------------------------------------------------- helpers
 
-def _check_option(value, name, low, high):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {_validate.describe(value)}")
-    value = float(value)
-    if not (np.isfinite(value) and low < value < high):
-        raise ValueError(f"{name} must be in ({low}, {high}), got {value!r}")
-    return value
-
-
-def _check_count(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {_validate.describe(value)}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def _class_ids(y, name: str = "y") -> np.ndarray | None:
-    """Class ids from binary labels, class ids or one-hot rows; None for multi-label."""
+def _checked_class_ids(y, name: str = "y") -> np.ndarray | None:
+    """Class ids (:func:`helpers._targets.class_ids`) of labels these checks can judge, or
+    None for multi-label rows; text, continuous or negative labels raise."""
     labels = _validate.as_labels(y, name)
     kind = target_kind(labels)
     if kind == "multi-label":
@@ -49,9 +28,7 @@ def _class_ids(y, name: str = "y") -> np.ndarray | None:
         raise _validate.NotApplicable(
             f"{name} must hold class labels (0/1, class ids or one-hot), got non-integer "
             f"values such as {labels.ravel()[0]!r}")
-    if kind == "one-hot":
-        return labels.argmax(axis=1)
-    ids = labels.astype(np.int64)
+    ids = class_ids(labels)
     if (ids < 0).any():
         raise ValueError(f"{name} must hold class ids >= 0, got {int(ids.min())}")
     return ids
@@ -69,15 +46,12 @@ class _Predictions:
 
     def __init__(self, model, x, y, *, max_rows: int, threshold: float):
         _validate.as_model(model)
-        max_rows = _check_count(max_rows, "max_rows", 10)
-        self.threshold = _check_option(threshold, "threshold", 0, 1)
-        outputs = model_outputs(model)
-        if len(outputs) != 1:
-            raise ValueError(f"model: these checks handle single-output models; the model has "
-                             f"{len(outputs)} outputs. Call them on one output's sub-model.")
-        self.output = outputs[0]
+        max_rows = _validate.check_scalar(max_rows, "max_rows", int, min_val=10)
+        self.threshold = _validate.check_scalar(threshold, "threshold", float, min_val=0, max_val=1,
+                                                include_boundaries="neither")
+        self.output = _keras.single_output(model)
         inputs, n = _validate.as_inputs(x, "x", model)
-        ids = _class_ids(y)
+        ids = _checked_class_ids(y)
         _validate.same_length(x=n, y=len(ids) if ids is not None else len(
             _validate.as_labels(y, "y")))
         self.usable = ids is not None
@@ -140,7 +114,7 @@ def expected_calibration_error(y_true, probability, *, bins: int = 10) -> float:
     """
     y = _validate.as_array(y_true, "y_true", ndim=(1,)).astype(float)
     p = _validate.as_array(probability, "probability", ndim=(1,)).astype(float)
-    bins = _check_count(bins, "bins", 1)
+    bins = _validate.check_scalar(bins, "bins", int, min_val=1)
     _validate.same_length(y_true=len(y), probability=len(p))
     if ((p < 0) | (p > 1)).any():
         raise ValueError(f"probability must lie in [0, 1], got values from {p.min():.3g} "
