@@ -22,6 +22,12 @@ REGRESSION_LOSSES = frozenset({
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error", "huber", "log_cosh",
 })
+#: Names under which Keras records a classifier's accuracy (as given to compile, and as
+#: History keys), in the order a History is searched for one.
+ACCURACY_METRICS = ("accuracy", "acc", "binary_accuracy", "categorical_accuracy",
+                    "sparse_categorical_accuracy")
+#: Top-k accuracies: accuracy metrics too, but not comparable with a majority-class share.
+TOP_K_ACCURACY_METRICS = ("top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy")
 #: Activations whose outputs are already in [0, 1].
 SQUASHING = frozenset({"sigmoid", "softmax", "hard_sigmoid"})
 #: The values each output activation can produce (lower, upper), closed or open alike.
@@ -105,13 +111,81 @@ _PASS_THROUGH = ("Reshape", "Flatten", "Dropout", "Identity", "Permute", "Gaussi
                  "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "ActivityRegularization")
 
 
-def _activation_name(fn) -> str:
+def activation_name(fn) -> str:
+    """The canonical name of an activation function: "linear" for None, "custom" when unknown."""
     if fn is None:
         return "linear"
     if fn in _ACTIVATIONS:
         return _ACTIVATIONS[fn]
     name = getattr(fn, "__name__", "").removesuffix("_v2")
     return name if name in _ACTIVATIONS.values() else "custom"
+
+
+_activation_name = activation_name  # its former, private name
+
+
+# --- Keras internals: every private attribute helpers reads is read here, and only here ---
+
+def learning_rate_schedule(optimizer):
+    """The optimizer's ``LearningRateSchedule``, or None when its learning rate is a constant."""
+    value = getattr(optimizer, "_learning_rate", None)
+    return value if isinstance(value, keras.optimizers.schedules.LearningRateSchedule) else None
+
+
+def compiled_metric_specs(model) -> tuple | None:
+    """What was passed to ``compile`` as ``(metrics, weighted_metrics)``, as given (strings,
+    functions, Metric objects, lists or dicts of them); None when the model holds no compiled
+    metrics container (never compiled, or restored without one)."""
+    container = getattr(model, "_compile_metrics", None)
+    if container is None:
+        return None
+    return (getattr(container, "_user_metrics", None),
+            getattr(container, "_user_weighted_metrics", None))
+
+
+def built_metrics(model) -> list | None:
+    """The metric objects ``compile`` resolved its metrics to (weighted ones included), once a
+    first ``fit``/``evaluate`` has built them; None before that."""
+    container = getattr(model, "_compile_metrics", None)
+    if container is None or not getattr(container, "built", False):
+        return None
+    groups = list(getattr(container, "_flat_metrics", None) or []) + \
+        list(getattr(container, "_flat_weighted_metrics", None) or [])
+    return [metric for group in groups for metric in getattr(group, "metrics", None) or []]
+
+
+def metric_function(metric):
+    """The function a function-backed metric (``MeanMetricWrapper``) computes, else None."""
+    return getattr(metric, "_fn", None)
+
+
+def tracked_layers(layer) -> tuple:
+    """The layers a custom layer tracks as attributes (not listed in ``layer.layers``)."""
+    return tuple(getattr(layer, "_layers", None) or ())
+
+
+def optimizer_built_for(optimizer) -> list | None:
+    """The variables a built optimizer tracks (the trainable weights when it was built),
+    or None before its first ``fit``/``evaluate``/``train_on_batch``."""
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)   # LossScaleOptimizer
+    if not getattr(optimizer, "built", False):
+        return None
+    return list(getattr(optimizer, "_trainable_variables", None) or ()) or None
+
+
+def graph_calls(model):
+    """Each call in a functional model's graph: (the layer or model called, the keyword
+    arguments written in the call). Empty for Sequential and subclassed models."""
+    for nodes in getattr(model, "_nodes_by_depth", {}).values():
+        for node in nodes:
+            arguments = getattr(node, "arguments", None)
+            yield node.operation, dict(getattr(arguments, "kwargs", None) or {})
+
+
+def all_layers(layer) -> list:
+    """``layer`` and every layer nested in it, at any depth."""
+    flatten = getattr(layer, "_flatten_layers", None)
+    return list(flatten()) if flatten is not None else [layer]
 
 
 def _producer(tensor):
@@ -142,10 +216,10 @@ def _output_activation(tensor, depth: int = 0) -> tuple[str, str]:
         inner = op.layer
         if type(inner).__name__ in _LAYER_ACTIVATIONS:
             return _LAYER_ACTIVATIONS[type(inner).__name__], op.name
-        return (_activation_name(inner.activation), op.name) if hasattr(inner, "activation") \
+        return (activation_name(inner.activation), op.name) if hasattr(inner, "activation") \
             else ("custom", op.name)
     if isinstance(op, keras.layers.Layer) and hasattr(op, "activation"):
-        return _activation_name(op.activation), op.name
+        return activation_name(op.activation), op.name
     if cls in _PASS_THROUGH:
         upstream = _input_of(op, history)
         return _output_activation(upstream, depth + 1) if upstream is not None else ("custom",
@@ -184,6 +258,16 @@ def model_outputs(model) -> list[OutputInfo]:
                                 None if units is None else int(units), activation, layer,
                                 loss_info(losses[i])))
     return infos
+
+
+def single_output(model, argument: str = "model") -> OutputInfo:
+    """The model's one output, for the checks that handle single-output models only (the
+    ``@check(single_output=True)`` flag); a ValueError naming ``argument`` otherwise."""
+    outputs = model_outputs(model)
+    if len(outputs) != 1:
+        raise ValueError(f"{argument}: this check handles single-output models; the model "
+                         f"has {len(outputs)} outputs. Call it on one output's sub-model.")
+    return outputs[0]
 
 
 def predict(model, inputs, chunk: int = 512) -> list[np.ndarray]:
@@ -299,7 +383,7 @@ def relu_layers(model) -> list:
             continue
         if type(layer).__name__ == "ReLU":
             found.append(layer)
-        elif hasattr(layer, "activation") and _activation_name(layer.activation) == "relu":
+        elif hasattr(layer, "activation") and activation_name(layer.activation) == "relu":
             found.append(layer)
     return found
 

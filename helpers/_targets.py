@@ -23,6 +23,24 @@ def target_kind(y: np.ndarray) -> str:
     return "one-hot" if np.all(y.sum(axis=1) == 1) else "multi-label"
 
 
+def class_ids(y: np.ndarray, *, strings: bool = False) -> np.ndarray | None:
+    """One integer class id per row, the one reader of class labels in helpers.
+
+    The argmax of one-hot rows, or the labels themselves for 0/1 labels and class ids;
+    with ``strings=True``, text labels numbered in sorted order. None for targets that are
+    not one class per row: continuous values, multi-label rows (and text unless
+    ``strings``). ``y`` is a checked numpy array (see ``helpers._validate.as_labels``).
+    """
+    kind = target_kind(y)
+    if kind == "one-hot":
+        return y.argmax(axis=1)
+    if kind in ("binary", "class-ids"):
+        return y.astype(np.int64)
+    if kind == "strings" and strings:
+        return np.unique(y, return_inverse=True)[1].ravel()
+    return None
+
+
 #: Distinct whole-number targets above which a regression loss's targets are read as
 #: numbers (counts, prices in whole dollars) rather than as class ids.
 MANY_VALUES = 10

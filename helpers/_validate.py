@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from helpers._history import CheckedHistory, as_history  # noqa: F401 - their home is _history
+
 #: At most this many rows are read from a ``tf.data.Dataset`` or ``keras.utils.PyDataset``
 #: (whole batches), or densified from a scipy sparse matrix. The checks subsample anyway.
 MAX_STREAMED_ROWS = 20_000
@@ -32,6 +34,49 @@ def describe(value) -> str:
         return f"{type(value).__name__} of length {len(value)}"
     text = repr(value)
     return f"{type(value).__name__} {text[:60] + '...' if len(text) > 60 else text}"
+
+
+def check_scalar(value, name: str, kind: type = float, *, min_val=None, max_val=None,
+                 include_boundaries: str = "both"):
+    """``value`` as one ``int`` or ``float`` in range, in scikit-learn's ``check_scalar`` habit:
+    the one validator of the numeric options of every function in helpers.
+
+    ``kind=int`` takes Python and numpy integers; ``kind=float`` takes any real number. A
+    bool is neither (``True`` is not 1 row). ``include_boundaries`` ("both", "left", "right"
+    or "neither") says whether ``min_val`` and ``max_val`` themselves are allowed. A wrong
+    type raises ``TypeError``; NaN, infinity or a value out of range ``ValueError``. Both
+    messages name the argument and the value received.
+    """
+    if include_boundaries not in ("both", "left", "right", "neither"):
+        raise ValueError("include_boundaries must be 'both', 'left', 'right' or 'neither', got "
+                         f"{include_boundaries!r}")
+    types_ok = (int, np.integer) if kind is int else (int, float, np.integer, np.floating)
+    what = "an integer" if kind is int else "a number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, types_ok):
+        raise TypeError(f"{name} must be {what}, got {describe(value)}")
+    if kind is not int and not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    left = include_boundaries in ("both", "left")
+    right = include_boundaries in ("both", "right")
+    too_low = min_val is not None and (value < min_val if left else value <= min_val)
+    too_high = max_val is not None and (value > max_val if right else value >= max_val)
+    if too_low or too_high:
+        raise ValueError(f"{name} must be {_scalar_range(what, min_val, max_val, left, right)}, "
+                         f"got {value!r}")
+    return int(value) if kind is int else float(value)
+
+
+def _scalar_range(what: str, low, high, left: bool, right: bool) -> str:
+    """The allowed range in words ("a number above 1"), for :func:`check_scalar`'s message."""
+    if low is not None and high is not None:
+        return f"{what} in {'[' if left else '('}{low}, {high}{']' if right else ')'}"
+    if low is not None:
+        if low == 0 and not left:
+            return f"a positive {what.split()[-1]}"
+        return f"{what} of at least {low}" if left else f"{what} above {low}"
+    if high is not None:
+        return f"{what} of at most {high}" if right else f"{what} below {high}"
+    return what
 
 
 def as_model(model, name: str = "model", *, compiled: bool = False):
@@ -257,67 +302,6 @@ def same_length(**arrays) -> int:
         detail = ", ".join(f"{k} has {n}" for k, n in lengths.items())
         raise ValueError(f"inputs must have the same number of rows: {detail}")
     return next(iter(lengths.values()))
-
-
-class CheckedHistory(dict):
-    """A history :func:`as_history` has already validated: its curves as float arrays, and
-    the ``params`` of the original History (or None). ``as_history`` returns it as it is,
-    so ``diagnose`` validates a History once for all its checks."""
-
-    def __init__(self, curves: Mapping, params=None):
-        super().__init__(curves)
-        self.params = params
-
-    @property
-    def history(self):
-        return self
-
-
-def as_history(history, name: str = "history") -> dict[str, np.ndarray]:
-    """A ``keras.callbacks.History`` or a dict of per-epoch lists as ``{metric: float array}``,
-    checked: the one place a history is validated (``diagnose``, the fitting checks and
-    ``plots.learning_curves`` all use it).
-
-    NaN and infinite values are kept (they are evidence of divergence); values that are not
-    single numbers, lists of different lengths, no epochs and no ``'loss'`` raise errors
-    that name ``name``.
-    """
-    if isinstance(history, CheckedHistory):
-        return history
-    data = getattr(history, "history", history)
-    if not isinstance(data, Mapping):
-        raise TypeError(f"{name} must be a keras History or a dict of per-epoch lists, got "
-                        f"{describe(history)}")
-    out = {}
-    for key, values in data.items():
-        if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__len__"):
-            raise TypeError(f"{name}[{key!r}] must be a list of numbers, got "
-                            f"{describe(values)}")
-        numbers = []
-        for epoch, value in enumerate(values):
-            try:
-                numbers.append(_one_number(value))
-            except (TypeError, ValueError, OverflowError, RecursionError):
-                raise TypeError(f"{name}[{key!r}] must be a list of numbers (one per epoch); "
-                                f"item {epoch} is {describe(value)}") from None
-        out[str(key)] = np.array(numbers, dtype=float)
-    if not out or not any(len(v) for v in out.values()):
-        raise ValueError(f"{name} is empty: it has no epochs recorded")
-    lengths = {len(v) for v in out.values()}
-    if len(lengths) > 1:
-        raise ValueError(f"{name} has metrics with different numbers of epochs: "
-                         + ", ".join(f"{k}={len(v)}" for k, v in out.items()))
-    if "loss" not in out:
-        raise ValueError(f"{name} has no 'loss' entry; got keys {sorted(out)}")
-    return out
-
-
-def _one_number(value) -> float:
-    """``float(value)`` for a single real number (a 0-d or one-element array too), else raise:
-    a bool, a vector or a complex number is not one epoch's metric."""
-    if isinstance(value, (bool, np.bool_)) or np.ndim(value) > 1 or np.size(value) != 1:
-        raise TypeError("not a single number")
-    return float(np.asarray(value).reshape(()))
 
 
 # --- data as Keras accepts it, made into what the checks read --------------------------------

@@ -7,7 +7,7 @@ import warnings
 
 import keras
 
-from helpers._validate import describe
+from helpers._validate import check_scalar, describe
 from helpers.diagnose import diagnose
 from helpers.report import COULD_NOT_USE, Finding, Report
 
@@ -37,9 +37,8 @@ class DiagnoseCallback(keras.callbacks.Callback):
     def __init__(self, x=None, y=None, *, x_serve=None, every: int | None = None,
                  verbose: bool = True):
         super().__init__()
-        if every is not None and (isinstance(every, bool) or not isinstance(every, int)
-                                  or every < 1):
-            raise ValueError(f"every must be a positive integer or None, got {every!r}")
+        if every is not None:
+            check_scalar(every, "every", int, min_val=1)
         self.x, self.y, self.x_serve = x, y, x_serve
         self.every, self.verbose = every, verbose
         self.report = Report([])

@@ -18,6 +18,7 @@ from scipy.special import expit, softmax
 from scipy.stats import norm
 
 from helpers import _seed
+from helpers._validate import check_scalar
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,26 +70,6 @@ class Dataset:
         return (p > 0.5).astype(int)
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(value, name, low, high, *, low_open=False, high_open=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if not np.isfinite(value) or too_low or too_high:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be in {interval}, got {value}")
-    return value
-
-
 def _rng(seed):
     return np.random.default_rng(_seed.resolve(seed))
 
@@ -122,13 +103,13 @@ def gaussian_binary(n_train: int = 1000, n_test: int = 2000, *, n_features: int 
     share of class 1 (0.02 gives a 98/2 imbalance). The Bayes posterior is the logistic
     function of a linear score, so a logistic regression can reach the Bayes accuracy.
     """
-    n_train = _check_int(n_train, "n_train", 2)
-    n_test = _check_int(n_test, "n_test", 2)
-    n_features = _check_int(n_features, "n_features", 1)
-    separation = _check_float(separation, "separation", 0, np.inf, low_open=True,
-                              high_open=True)
-    pi = _check_float(positive_fraction, "positive_fraction", 0, 1, low_open=True,
-                      high_open=True)
+    n_train = check_scalar(n_train, "n_train", int, min_val=2)
+    n_test = check_scalar(n_test, "n_test", int, min_val=2)
+    n_features = check_scalar(n_features, "n_features", int, min_val=1)
+    separation = check_scalar(separation, "separation", float, min_val=0,
+                              include_boundaries="neither")
+    pi = check_scalar(positive_fraction, "positive_fraction", float, min_val=0, max_val=1,
+                      include_boundaries="neither")
     rng = _rng(seed)
     delta = np.full(n_features, separation / np.sqrt(n_features))
     means = np.stack([-delta / 2, delta / 2])
@@ -160,12 +141,12 @@ def gaussian_multiclass(n_train: int = 1500, n_test: int = 3000, *, n_classes: i
                         seed: int | None = None) -> Dataset:
     """``n_classes`` Gaussian classes with identity covariance; neighbouring class means
     are ``separation`` apart. ``class_weights`` (summing to 1) sets the class shares."""
-    n_train = _check_int(n_train, "n_train", 2)
-    n_test = _check_int(n_test, "n_test", 2)
-    n_classes = _check_int(n_classes, "n_classes", 2)
-    n_features = _check_int(n_features, "n_features", 2)
-    separation = _check_float(separation, "separation", 0, np.inf, low_open=True,
-                              high_open=True)
+    n_train = check_scalar(n_train, "n_train", int, min_val=2)
+    n_test = check_scalar(n_test, "n_test", int, min_val=2)
+    n_classes = check_scalar(n_classes, "n_classes", int, min_val=2)
+    n_features = check_scalar(n_features, "n_features", int, min_val=2)
+    separation = check_scalar(separation, "separation", float, min_val=0,
+                              include_boundaries="neither")
     if class_weights is None:
         weights = np.full(n_classes, 1 / n_classes)
     else:
@@ -211,12 +192,12 @@ def multilabel(n_train: int = 1500, n_test: int = 3000, *, n_labels: int = 3,
     function of the features (norm ``separation``). Rows often have several 1s.
     ``bayes_accuracy`` is the per-label accuracy of the true probabilities thresholded at 0.5.
     """
-    n_train = _check_int(n_train, "n_train", 2)
-    n_test = _check_int(n_test, "n_test", 2)
-    n_labels = _check_int(n_labels, "n_labels", 2)
-    n_features = _check_int(n_features, "n_features", 1)
-    separation = _check_float(separation, "separation", 0, np.inf, low_open=True,
-                              high_open=True)
+    n_train = check_scalar(n_train, "n_train", int, min_val=2)
+    n_test = check_scalar(n_test, "n_test", int, min_val=2)
+    n_labels = check_scalar(n_labels, "n_labels", int, min_val=2)
+    n_features = check_scalar(n_features, "n_features", int, min_val=1)
+    separation = check_scalar(separation, "separation", float, min_val=0,
+                              include_boundaries="neither")
     rng = _rng(seed)
     weights = rng.standard_normal((n_features, n_labels))
     weights *= separation / np.linalg.norm(weights, axis=0)
@@ -244,7 +225,8 @@ def multilabel(n_train: int = 1500, n_test: int = 3000, *, n_labels: int = 3,
 def _bundled(name: str, loader, *, test_size: float, seed, as_frame: bool) -> Dataset:
     from sklearn.model_selection import train_test_split
 
-    test_size = _check_float(test_size, "test_size", 0, 1, low_open=True, high_open=True)
+    test_size = check_scalar(test_size, "test_size", float, min_val=0, max_val=1,
+                             include_boundaries="neither")
     bunch = loader(as_frame=as_frame)
     x, y = bunch.data, bunch.target
     if not as_frame:
@@ -312,7 +294,7 @@ def write_image_folders(directory, images, labels, *, class_names: Sequence[str]
     if len(labels) != len(images):
         raise ValueError(f"labels must have one entry per image: {len(labels)} labels for "
                          f"{len(images)} images")
-    scale = _check_int(scale, "scale", 1)
+    scale = check_scalar(scale, "scale", int, min_val=1)
     if labels.min() < 0 or labels.max() >= len(class_names):
         raise ValueError(f"labels must index class_names (0 to {len(class_names) - 1}), got "
                          f"values from {labels.min()} to {labels.max()}")

@@ -52,8 +52,9 @@ def output_distribution(outputs: Mapping[str, np.ndarray], *, ax=None, bins: int
     if not isinstance(outputs, Mapping) or not outputs:
         raise TypeError("outputs must be a non-empty dict of label -> predictions, got "
                         f"{type(outputs).__name__}")
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-        raise ValueError(f"bins must be a positive integer, got {bins!r}")
+    from helpers._validate import check_scalar
+
+    check_scalar(bins, "bins", int, min_val=1)
     if valid is not None:
         given = valid
         try:
@@ -105,10 +106,7 @@ def threshold_curves(y_true, scores, *, marks: Mapping[str, float] | None = None
     if marks and len(marks) > len(styles):
         raise ValueError(f"marks can hold at most {len(styles)} thresholds, got {len(marks)}")
     for label, value in (marks or {}).items():
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
-                                                             np.floating)) or not 0 <= value <= 1:
-            raise ValueError(f"marks[{label!r}] must be a threshold in [0, 1], got "
-                             f"{_describe(value)}")
+        _validate.check_scalar(value, f"marks[{label!r}]", float, min_val=0, max_val=1)
     ax = _axes(ax)
     precision, recall, thresholds = precision_recall_curve(y, s)
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)

@@ -24,13 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from helpers._validate import describe
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {describe(value)}")
-    return int(value)
+from helpers._validate import check_scalar, describe
 
 
 def dense_stack(n_models: int, n_features: int, hidden: Sequence[int] = (32,), *,
@@ -53,14 +47,12 @@ def dense_stack(n_models: int, n_features: int, hidden: Sequence[int] = (32,), *
     """
     import keras
 
-    n_models = _positive_int(n_models, "n_models")
-    n_features = _positive_int(n_features, "n_features")
-    units_list = [_positive_int(u, "hidden") for u in hidden]
-    outputs = _positive_int(outputs, "outputs")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if not float(l2) >= 0.0:
-        raise ValueError(f"l2 must be non-negative, got {l2!r}")
+    n_models = check_scalar(n_models, "n_models", int, min_val=1)
+    n_features = check_scalar(n_features, "n_features", int, min_val=1)
+    units_list = [check_scalar(u, "hidden", int, min_val=1) for u in hidden]
+    outputs = check_scalar(outputs, "outputs", int, min_val=1)
+    check_scalar(dropout, "dropout", float, min_val=0, max_val=1, include_boundaries="left")
+    check_scalar(l2, "l2", float, min_val=0)
     per_network = not (output_activation is None or isinstance(output_activation, str))
     if per_network:
         output_activation = list(output_activation)

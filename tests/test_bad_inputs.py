@@ -18,7 +18,7 @@ import pytest
 
 import helpers
 
-from conftest import dense_model
+from builders import dense_model
 
 ROWS = 40
 

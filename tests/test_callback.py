@@ -4,7 +4,7 @@ import pytest
 
 import helpers
 
-from conftest import dense_model
+from builders import dense_model
 
 
 def _data(n=64):
@@ -38,9 +38,10 @@ def test_callback_silent_on_a_sound_model(capsys):
     assert "check" in capsys.readouterr().out  # the summary is printed with verbose=True
 
 
-@pytest.mark.parametrize("every", [0, -1, 1.5, True, "2"])
-def test_callback_bad_every(every):
-    with pytest.raises(ValueError, match="every must be"):
+@pytest.mark.parametrize("every, error", [(0, ValueError), (-1, ValueError), (1.5, TypeError),
+                                          (True, TypeError), ("2", TypeError)])
+def test_callback_bad_every(every, error):
+    with pytest.raises(error, match="every must be"):
         helpers.DiagnoseCallback(every=every)
 
 

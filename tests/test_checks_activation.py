@@ -8,19 +8,14 @@ import pytest
 import helpers
 from helpers.checks import activation as act
 
-from conftest import dense_model
-
-
-def rules(findings):
-    return {f.rule for f in findings}
-
+from builders import dense_model, rule_ids
 
 # --- softmax on one unit ------------------------------------------------------------------
 
 def test_softmax_single_unit_fires_and_fix_is_silent():
     broken = dense_model(activation="softmax")
     found = act.check_softmax_single_unit(broken)
-    assert rules(found) == {"activation.softmax-single-unit"}
+    assert rule_ids(found) == {"activation.softmax-single-unit"}
     assert found[0].evidence["units"] == 1 and "dense" in found[0].message
     assert act.check_softmax_single_unit(dense_model(activation="sigmoid")) == []
     assert act.check_softmax_single_unit(dense_model(units=3, activation="softmax",
@@ -45,17 +40,17 @@ def test_softmax_single_unit_ignores_layer_names():
     assert act.check_softmax_single_unit(model) == []
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, name="sigmoid_out"),
                               keras.layers.Activation("softmax", name="probability")])
-    assert rules(act.check_softmax_single_unit(model)) == {"activation.softmax-single-unit"}
+    assert rule_ids(act.check_softmax_single_unit(model)) == {"activation.softmax-single-unit"}
 
 
 def test_softmax_single_unit_functional_and_ops_and_nested():
     inputs = keras.Input((3,))
     out = keras.ops.softmax(keras.layers.Dense(1)(inputs))
-    assert rules(act.check_softmax_single_unit(keras.Model(inputs, out)))
+    assert rule_ids(act.check_softmax_single_unit(keras.Model(inputs, out)))
     inner = dense_model(activation="softmax", compile=False)
     outer_in = keras.Input((3,))
     outer = keras.Model(outer_in, keras.layers.Flatten()(inner(outer_in)))
-    assert rules(act.check_softmax_single_unit(outer)) == {"activation.softmax-single-unit"}
+    assert rule_ids(act.check_softmax_single_unit(outer)) == {"activation.softmax-single-unit"}
 
 
 # --- unbounded outputs with probabilistic losses --------------------------------------------
@@ -65,7 +60,7 @@ def test_softmax_single_unit_functional_and_ops_and_nested():
                                   keras.losses.BinaryCrossentropy()])
 def test_unbounded_output_fires_for_strings_functions_and_objects(activation, loss):
     found = act.check_output_matches_loss(dense_model(activation=activation, loss=loss))
-    assert rules(found) == {"activation.unbounded-output"}
+    assert rule_ids(found) == {"activation.unbounded-output"}
 
 
 @pytest.mark.parametrize("activation, loss", [
@@ -74,13 +69,13 @@ def test_unbounded_output_fires_for_strings_functions_and_objects(activation, lo
     (None, "mse"),  # a regression: linear is right
 ])
 def test_unbounded_output_silent_on_fixed_twins(activation, loss):
-    assert "activation.unbounded-output" not in rules(
+    assert "activation.unbounded-output" not in rule_ids(
         act.check_output_matches_loss(dense_model(activation=activation, loss=loss)))
 
 
 def test_unbounded_output_multiclass_and_multi_output():
     model = dense_model(units=4, activation=None, loss="sparse_categorical_crossentropy")
-    assert rules(act.check_output_matches_loss(model)) == {"activation.unbounded-output"}
+    assert rule_ids(act.check_output_matches_loss(model)) == {"activation.unbounded-output"}
     inputs = keras.Input((3,))
     h = keras.layers.Dense(4, activation="relu")(inputs)
     good = keras.layers.Dense(1, activation="sigmoid", name="good")(h)
@@ -91,7 +86,7 @@ def test_unbounded_output_multiclass_and_multi_output():
     assert [f.evidence["output"] for f in found] == ["bad"]
     model.compile(loss={"good": "binary_crossentropy",
                         "bad": keras.losses.CategoricalCrossentropy(from_logits=True)})
-    assert rules(act.check_output_matches_loss(model)) == {"activation.logits-output"}
+    assert rule_ids(act.check_output_matches_loss(model)) == {"activation.logits-output"}
 
 
 def test_logits_output_is_info_only():
@@ -105,12 +100,12 @@ def test_logits_output_is_info_only():
 
 def test_sigmoid_single_label_from_loss_and_from_labels():
     broken = dense_model(units=3, activation="sigmoid", loss="categorical_crossentropy")
-    assert "activation.sigmoid-single-label" in rules(act.check_output_matches_loss(broken))
+    assert "activation.sigmoid-single-label" in rule_ids(act.check_output_matches_loss(broken))
     fixed = dense_model(units=3, activation="softmax", loss="categorical_crossentropy")
     assert act.check_output_matches_loss(fixed) == []
     ids = np.array([0, 1, 2, 1, 0])
     uncompiled = dense_model(units=3, activation="sigmoid", compile=False)
-    assert rules(act.check_output_matches_labels(uncompiled, ids)) == {
+    assert rule_ids(act.check_output_matches_labels(uncompiled, ids)) == {
         "activation.sigmoid-single-label"}
     assert act.check_output_matches_labels(dense_model(units=3, activation="softmax",
                                                        compile=False), ids) == []
@@ -130,7 +125,7 @@ def test_softmax_multilabel_fires_and_fix_is_silent():
     y = pd.DataFrame([[1, 1, 0], [0, 1, 0], [1, 0, 1], [0, 0, 1]])
     broken = dense_model(units=3, activation="softmax", loss="categorical_crossentropy")
     found = act.check_output_matches_labels(broken, y)
-    assert rules(found) == {"activation.softmax-multilabel"}
+    assert rule_ids(found) == {"activation.softmax-multilabel"}
     assert found[0].evidence["share_multi"] == pytest.approx(0.5)
     fixed = dense_model(units=3, activation="sigmoid", loss="binary_crossentropy")
     assert act.check_output_matches_labels(fixed, y) == []
@@ -150,7 +145,7 @@ def _set_output_bias(model, value):
 def test_not_probabilities_fires_on_out_of_range_outputs():
     broken = _set_output_bias(dense_model(activation=None), 1.7)
     found = act.check_predicted_probabilities(broken, np.zeros((10, 3)))
-    assert rules(found) == {"activation.not-probabilities"}
+    assert rule_ids(found) == {"activation.not-probabilities"}
     assert found[0].evidence["max"] == pytest.approx(1.7)
     assert found[0].evidence["share_outside"] == 1.0
     fixed = _set_output_bias(dense_model(activation="sigmoid"), 1.7)
@@ -245,7 +240,7 @@ def test_checks_do_not_modify_inputs():
 ])
 def test_bounded_output_on_regression_targets_fires_and_linear_is_silent(activation, y):
     found = act.check_regression_output(dense_model(activation=activation, loss="mse"), y)
-    assert rules(found) == {"activation.bounded-regression-output"}
+    assert rule_ids(found) == {"activation.bounded-regression-output"}
     assert found[0].evidence["share_outside"] > 0
     scaled = (y - y.mean()) / y.std()
     assert act.check_regression_output(dense_model(activation=None, loss="mse"), scaled) == []
@@ -263,7 +258,7 @@ def test_unscaled_regression_target_fires_on_dollars_not_on_scaled():
     model = dense_model(activation=None, loss="mse")
     price = np.linspace(100_000, 400_000, 40)
     found = act.check_regression_output(model, price)
-    assert rules(found) == {"activation.unscaled-regression-target"}
+    assert rule_ids(found) == {"activation.unscaled-regression-target"}
     assert found[0].evidence["scale"] > 1e5
     assert act.check_regression_output(model, price / 100_000) == []
     # Scale-free losses don't care.

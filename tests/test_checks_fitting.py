@@ -9,11 +9,7 @@ import pytest
 import helpers
 from helpers.checks import fitting as fit
 
-from conftest import dense_model
-
-
-def rules(findings):
-    return {f.rule for f in findings}
+from builders import dense_model, rule_ids
 
 
 def curve(start, end, n, noise=0.0, seed=0):
@@ -100,7 +96,7 @@ def test_history_checks_silent_on_noisy_converged_curves():
         h = {"loss": curve(0.7, 0.3, 50, noise=0.02, seed=seed),
              "val_loss": curve(0.7, 0.33, 50, noise=0.03, seed=seed + 100)}
         assert fit.check_training_stability(h) == [], seed
-        assert "fitting.overfitting" not in rules(fit.check_learning_curves(h)), seed
+        assert "fitting.overfitting" not in rule_ids(fit.check_learning_curves(h)), seed
 
 
 def test_short_histories_are_not_judged():
@@ -113,7 +109,7 @@ def test_short_histories_are_not_judged():
 def test_still_improving_fires_when_cut_short_and_silent_when_converged():
     cut = {"loss": [0.69, 0.6, 0.52, 0.45, 0.40], "val_loss": [0.69, 0.62, 0.55, 0.5, 0.46]}
     found = fit.check_learning_curves(cut)
-    assert rules(found) == {"fitting.still-improving"}
+    assert rule_ids(found) == {"fitting.still-improving"}
     assert found[0].evidence["metric"] == "val_loss"
     assert found[0].evidence["improvement"] > 0.1 and "0.46" in found[0].message
     assert fit.check_learning_curves(healthy()) == []
@@ -129,7 +125,7 @@ def test_still_improving_uses_training_loss_without_validation():
 
 def test_overfitting_fires_with_the_epoch_it_started():
     found = fit.check_learning_curves(overfit(best=10))
-    assert rules(found) == {"fitting.overfitting"}
+    assert rule_ids(found) == {"fitting.overfitting"}
     assert found[0].evidence["best_epoch"] == 10
     assert found[0].evidence["started_epoch"] == 11
     assert "epoch 10" in found[0].message
@@ -139,13 +135,13 @@ def test_overfitting_needs_training_loss_to_fall():
     """Both losses rising is not overfitting (it is something worse, reported elsewhere)."""
     h = overfit()
     h["loss"] = h["val_loss"][:]  # training loss rises too
-    assert "fitting.overfitting" not in rules(fit.check_learning_curves(h))
+    assert "fitting.overfitting" not in rule_ids(fit.check_learning_curves(h))
 
 
 def test_overfitting_silent_when_early_stopping_ended_the_run():
     stopped = FakeHistory(overfit(n=16, best=10), epochs=200)
     assert fit.check_learning_curves(stopped) == []
-    assert rules(fit.check_learning_curves(FakeHistory(overfit(n=16, best=10)))) == {
+    assert rule_ids(fit.check_learning_curves(FakeHistory(overfit(n=16, best=10)))) == {
         "fitting.overfitting"}
 
 
@@ -156,7 +152,7 @@ def test_divergence_fires_on_non_finite_loss(bad):
     h = healthy()
     h["loss"][7:] = [bad] * (len(h["loss"]) - 7)
     found = fit.check_training_stability(h)
-    assert rules(found) == {"fitting.divergence"}
+    assert rule_ids(found) == {"fitting.divergence"}
     assert found[0].evidence["epoch"] == 8
     assert fit.check_learning_curves(h) == []  # curves of a diverged run are not read
 
@@ -164,14 +160,14 @@ def test_divergence_fires_on_non_finite_loss(bad):
 def test_divergence_fires_on_exploding_loss():
     h = {"loss": [0.7, 0.5, 0.4, 3.0, 40.0, 900.0]}
     found = fit.check_training_stability(h)
-    assert rules(found) == {"fitting.divergence"}
+    assert rule_ids(found) == {"fitting.divergence"}
     assert found[0].evidence["best_epoch"] == 3
 
 
 def test_oscillation_fires_on_bouncing_loss_and_not_on_a_smooth_one():
     h = {"loss": [0.7, 0.5, 0.65, 0.45, 0.62, 0.5, 0.7, 0.48, 0.66, 0.5]}
     found = fit.check_training_stability(h)
-    assert rules(found) == {"fitting.oscillation"}
+    assert rule_ids(found) == {"fitting.oscillation"}
     assert found[0].evidence["rises"] == 4
     assert fit.check_training_stability({"loss": curve(0.7, 0.4, 10)}) == []
 
@@ -182,7 +178,7 @@ def test_underfitting_fires_near_majority_baseline():
     y = np.array([0] * 90 + [1] * 10)
     h = {"loss": [0.4, 0.33, 0.33, 0.33], "accuracy": [0.85, 0.9, 0.9, 0.9]}
     found = fit.check_underfitting(h, y)
-    assert rules(found) == {"fitting.underfitting"}
+    assert rule_ids(found) == {"fitting.underfitting"}
     assert found[0].evidence["baseline"] == pytest.approx(0.9)
     h["accuracy"] = [0.85, 0.95, 0.97, 0.98]
     assert fit.check_underfitting(h, y) == []
@@ -191,9 +187,9 @@ def test_underfitting_fires_near_majority_baseline():
 def test_underfitting_accepts_one_hot_and_string_labels():
     h = {"loss": [1.0, 1.0, 1.0], "categorical_accuracy": [0.34, 0.35, 0.34]}
     onehot = np.eye(3)[np.arange(300) % 3]
-    assert rules(fit.check_underfitting(h, onehot)) == {"fitting.underfitting"}
+    assert rule_ids(fit.check_underfitting(h, onehot)) == {"fitting.underfitting"}
     h = {"loss": [1.0, 1.0, 1.0], "accuracy": [0.5, 0.5, 0.5]}
-    assert rules(fit.check_underfitting(h, np.array(["a", "b"] * 5))) == {
+    assert rule_ids(fit.check_underfitting(h, np.array(["a", "b"] * 5))) == {
         "fitting.underfitting"}
 
 
@@ -244,7 +240,7 @@ def xy(rng):
 def test_vanishing_gradients_fire_on_deep_sigmoid_not_on_fixed_twins(xy):
     x, y = xy
     found = fit.check_gradients(deep_model("sigmoid"), x, y)
-    assert rules(found) == {"fitting.vanishing-gradients"}
+    assert rule_ids(found) == {"fitting.vanishing-gradients"}
     assert found[0].evidence["ratio"] < 1e-3 and found[0].evidence["layers"] == 11
     assert fit.check_gradients(deep_model("relu", initializer="he_normal"), x, y) == []
     assert fit.check_gradients(deep_model("sigmoid", batchnorm=True), x, y) == []
@@ -257,7 +253,7 @@ def test_exploding_gradients_fire_on_layers_out_of_scale(xy):
     first = model.layers[0].kernel
     first.assign(first.numpy() * 1e-4)  # the first layer's weights far smaller than the rest
     found = fit.check_gradients(model, x, y)
-    assert rules(found) == {"fitting.exploding-gradients"}
+    assert rule_ids(found) == {"fitting.exploding-gradients"}
     assert found[0].evidence["ratio"] > 100
 
 
@@ -266,7 +262,7 @@ def test_exploding_gradients_fire_on_non_finite_gradients(xy):
     model = deep_model("relu", depth=3)
     model.layers[1].kernel.assign(np.full((32, 32), np.inf))
     found = fit.check_gradients(model, x, y)
-    assert rules(found) == {"fitting.exploding-gradients"}
+    assert rule_ids(found) == {"fitting.exploding-gradients"}
 
 
 def test_gradient_probe_changes_no_weights_and_no_inputs(xy):
@@ -335,7 +331,7 @@ def relu_model(dead_bias=None):
 def test_dead_relu_fires_when_units_never_activate(xy):
     x, _ = xy
     found = fit.check_dead_relu(relu_model(dead_bias=-100.0), x)
-    assert rules(found) == {"fitting.dead-relu"}
+    assert rule_ids(found) == {"fitting.dead-relu"}
     assert found[0].evidence == {"layer": "hidden", "dead": 32, "units": 32, "share": 1.0,
                                  "rows": 300}
     assert fit.check_dead_relu(relu_model(), x) == []
@@ -383,7 +379,7 @@ def compiled(optimizer):
                                        keras.optimizers.RMSprop(0.5), keras.optimizers.SGD(10.0)])
 def test_learning_rate_fires_outside_range(optimizer):
     found = fit.check_learning_rate(compiled(optimizer))
-    assert rules(found) == {"fitting.learning-rate"}
+    assert rule_ids(found) == {"fitting.learning-rate"}
     assert found[0].evidence["optimizer"] == type(optimizer).__name__
 
 
@@ -444,11 +440,11 @@ def _sorted_rows(n=600, classes=2, seed=0):
 def test_class_sorted_and_shuffle_after_batch_fire():
     base, n = _sorted_rows()
     unshuffled = fit.check_input_pipeline(base.batch(32))
-    assert rules(unshuffled) == {"fitting.class-sorted-batches"}
+    assert rule_ids(unshuffled) == {"fitting.class-sorted-batches"}
     after = fit.check_input_pipeline(base.batch(32).shuffle(20, seed=1))
-    assert rules(after) == {"fitting.shuffle-after-batch", "fitting.class-sorted-batches"}
+    assert rule_ids(after) == {"fitting.shuffle-after-batch", "fitting.class-sorted-batches"}
     small = fit.check_input_pipeline(base.shuffle(50, seed=1).batch(32))
-    assert rules(small) == {"fitting.class-sorted-batches"}
+    assert rule_ids(small) == {"fitting.class-sorted-batches"}
     assert small[0].evidence["same_neighbour"] > small[0].evidence["expected"] + 0.2
 
 
@@ -466,7 +462,7 @@ def test_take_skip_of_a_reshuffling_dataset_fires():
     leaky = base.shuffle(n, seed=3)
     found = fit.check_input_pipeline(leaky.take(480).batch(32),
                                      validation=leaky.skip(480).batch(32))
-    assert rules(found) == {"fitting.split-reshuffles"}
+    assert rule_ids(found) == {"fitting.split-reshuffles"}
     assert found[0].evidence["share_in_training"] > 0.5
     fixed = base.shuffle(n, seed=3, reshuffle_each_iteration=False)
     assert fit.check_input_pipeline(fixed.take(480).batch(32),
@@ -538,7 +534,7 @@ def test_constant_predictions_are_not_learned_even_after_steps(rng):
     state = fit.learning_state(model, x, ids)
     assert state.state == "not-learned" and state.evidence["p_value"] == 1.0
     found = fit.check_learned(model, x, ids)
-    assert rules(found) == {"fitting.not-learned"}
+    assert rule_ids(found) == {"fitting.not-learned"}
 
 
 def test_a_flat_history_overrules_a_ranking_from_random_weights(rng):
@@ -567,10 +563,10 @@ def test_prediction_divergence_without_history(rng):
     kernel = model.layers[-1].kernel
     kernel.assign(np.full(kernel.shape, 1e7))                  # exploded weights
     found = fit.check_prediction_divergence(model, x, y)
-    assert rules(found) == {"fitting.divergence"} and found[0].evidence["ratio"] > 100
+    assert rule_ids(found) == {"fitting.divergence"} and found[0].evidence["ratio"] > 100
     kernel.assign(np.full(kernel.shape, np.nan))
     found = fit.check_prediction_divergence(model, x)
-    assert rules(found) == {"fitting.divergence"}
+    assert rule_ids(found) == {"fitting.divergence"}
     assert found[0].evidence["share_not_finite"] == 1.0
     assert fit.learning_state(model, x, y, {"loss": [1.0, 0.5]}).state == "not-learned"
     # Reported once: the History already shows it.
@@ -586,12 +582,12 @@ def val_history(n=5):
 def test_validation_split_fires_on_class_sorted_labels_and_names_the_class():
     y = np.repeat(np.arange(5), 40)
     found = fit.check_validation_split(val_history(), y)
-    assert rules(found) == {"fitting.validation-split-sorted"}
+    assert rule_ids(found) == {"fitting.validation-split-sorted"}
     assert found[0].evidence["last_class"] == 4 and found[0].evidence["run"] == 40
     names = np.repeat(["cat", "dog"], 50)
     one_hot = keras.utils.to_categorical(y)
     assert fit.check_validation_split(val_history(), names)[0].evidence["last_class"] == "dog"
-    assert rules(fit.check_validation_split(FakeHistory(val_history()), one_hot))
+    assert rule_ids(fit.check_validation_split(FakeHistory(val_history()), one_hot))
 
 
 def test_validation_split_silent_on_shuffled_labels_or_without_validation_metrics():
@@ -647,7 +643,7 @@ def test_inference_mode_fires_on_training_true_predictions_and_not_on_predict(xy
     model = bn_model()
     model.fit(x, y, epochs=2, batch_size=32, verbose=0)
     found = fit.check_inference_mode(model, x, predict=lambda v: model(v, training=True))
-    assert rules(found) == {"fitting.training-mode-inference"}
+    assert rule_ids(found) == {"fitting.training-mode-inference"}
     assert found[0].evidence["source"] == "predict"
     assert not fit.check_inference_mode(model, x, predict=lambda v: model.predict(v, verbose=0))
     assert not fit.check_inference_mode(model, x)
@@ -656,7 +652,7 @@ def test_inference_mode_fires_on_training_true_predictions_and_not_on_predict(xy
 def test_inference_mode_fires_on_dropout_built_with_training_true(xy):
     x, _ = xy
     found = fit.check_inference_mode(bn_model(first=False, dropout_training=True), x)
-    assert rules(found) == {"fitting.training-mode-inference"}
+    assert rule_ids(found) == {"fitting.training-mode-inference"}
     assert found[0].evidence["between_calls"] > 0
     assert not fit.check_inference_mode(bn_model(first=False), x)
 
@@ -675,7 +671,7 @@ def test_batchnorm_statistics_fire_after_too_few_steps_and_not_after_enough(rng)
     few = bn_model(momentum=0.99)
     few.fit(x, y, epochs=2, batch_size=64, verbose=0)       # 8 steps
     found = fit.check_batchnorm_statistics(few, x)
-    assert rules(found) == {"fitting.batchnorm-statistics"}
+    assert rule_ids(found) == {"fitting.batchnorm-statistics"}
     assert found[0].evidence["variance_ratio"] < 0.25   # moved 8% of the way from 1
     enough = bn_model(momentum=0.9)
     enough.fit(x, y, epochs=8, batch_size=32, verbose=0)    # 64 steps at momentum 0.9
@@ -691,3 +687,80 @@ def test_batchnorm_statistics_skip_untrained_models_and_models_without_batchnorm
     assert not fit.check_batchnorm_statistics(bn_model(first=False), x)   # no BatchNorm
     with pytest.raises(ValueError, match="max_ratio"):
         fit.check_batchnorm_statistics(bn_model(), x, max_ratio=1)
+
+
+# --- trainable flags changed after compile --------------------------------------------------
+
+def base_and_head():
+    helpers.seed(0)
+    base = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8),
+                             keras.layers.BatchNormalization()], name="base")
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(base(inputs)))
+    return base, model
+
+
+def test_trainable_state_fires_when_flags_change_after_training_and_not_after_compile(rng):
+    x = rng.normal(size=(64, 8))
+    y = (x[:, 0] > 0).astype(int)
+    base, model = base_and_head()
+    base.trainable = False
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert not fit.check_trainable_state(model)           # optimizer not built yet
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert not fit.check_trainable_state(model)
+    base.trainable = True                                 # unfrozen, compile forgotten
+    found = fit.check_trainable_state(model)
+    assert rule_ids(found) == {"fitting.trainable-changed-after-compile"}
+    assert found[0].evidence["n_unfrozen"] == 4 and found[0].evidence["n_frozen"] == 0
+    kernel = base.layers[0].kernel.numpy().copy()
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)   # what the finding says: still frozen
+    assert np.array_equal(base.layers[0].kernel.numpy(), kernel)
+    assert rule_ids(helpers.diagnose(model, x, y)) >= {"fitting.trainable-changed-after-compile"}
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    assert not fit.check_trainable_state(model)
+    model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+    assert not fit.check_trainable_state(model)
+    base.trainable = False                                # frozen after training
+    found = fit.check_trainable_state(model)
+    assert found and found[0].evidence["n_frozen"] == 4
+
+
+def test_trainable_state_skips_uncompiled_models_and_rejects_non_models():
+    base, model = base_and_head()
+    base.trainable = False
+    assert not fit.check_trainable_state(model)
+    with pytest.raises(TypeError, match="model"):
+        fit.check_trainable_state("model.keras")
+
+
+def test_training_false_overridden_fires_on_trainable_batchnorm_in_a_training_false_call(rng):
+    base, _ = base_and_head()
+    inputs = keras.Input((8,))
+    model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(
+        base(inputs, training=False)))
+    found = fit.check_training_false_overridden(model)
+    assert rule_ids(found) == {"fitting.training-false-overridden"}
+    assert found[0].evidence["layer"] == "base"
+    # What the finding says: fit moves the moving statistics despite training=False.
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    x = rng.normal(3, 2, (64, 8))
+    bn = base.layers[1]
+    model.fit(x, (x[:, 0] > 3).astype(int), epochs=1, batch_size=32, verbose=0)
+    assert float(np.abs(bn.moving_mean.numpy()).max()) > 0.01
+    bn.trainable = False                       # the fix
+    assert not fit.check_training_false_overridden(model)
+    base.trainable = False                     # a frozen base runs BatchNorm in inference mode
+    assert not fit.check_training_false_overridden(model)
+
+
+def test_training_false_overridden_silent_without_training_false_and_rejects_non_models():
+    base, model = base_and_head()                        # base(inputs) without training
+    assert not fit.check_training_false_overridden(model)
+    assert not fit.check_training_false_overridden(base)  # Sequential
+    inputs = keras.Input((8,))
+    direct = keras.Model(inputs, keras.layers.BatchNormalization()(inputs, training=False))
+    assert rule_ids(fit.check_training_false_overridden(direct)) == {
+        "fitting.training-false-overridden"}
+    with pytest.raises(TypeError, match="model"):
+        fit.check_training_false_overridden([1, 2])

@@ -8,8 +8,11 @@ import pytest
 import tensorflow as tf
 
 import helpers  # noqa: F401  (quiets TensorFlow first)
+from helpers import stats
 from helpers.checks import CHECKS, RULES
 from helpers.checks import preprocessing as pp
+
+from builders import model_with
 
 SKEW, PIXEL = "preprocessing.serving-skew", "preprocessing.pixel-scale"
 UNSCALED, COLUMNS = "preprocessing.unscaled-inputs", "preprocessing.column-mismatch"
@@ -32,11 +35,6 @@ def digits():
     return d.x_train / 16, d.x_test / 16, np.rint(d.x_test * 255 / 16)
 
 
-def dense_model(n_features, *first):
-    return keras.Sequential([keras.Input(shape=(n_features,)), *first,
-                             keras.layers.Dense(1, activation="sigmoid")])
-
-
 # --- registry ------------------------------------------------------------------------------
 
 def test_rules_and_checks_are_registered():
@@ -54,7 +52,7 @@ def test_feature_stats_matches_numpy_in_any_chunking():
     rng = np.random.default_rng(0)
     x = rng.normal(3, 2, (5003, 7)).astype(np.float32)
     for batch_size in (1, 97, 5003, None):
-        s = pp.feature_stats(x, batch_size=batch_size)
+        s = stats.feature_stats(x, batch_size=batch_size)
         np.testing.assert_allclose(s.mean, x.astype(float).mean(axis=0), rtol=1e-10)
         np.testing.assert_allclose(s.var, x.astype(float).var(axis=0), rtol=1e-8)
         np.testing.assert_array_equal(s.min, x.min(axis=0))
@@ -65,13 +63,13 @@ def test_feature_stats_matches_numpy_in_any_chunking():
 def test_feature_stats_is_numerically_stable_far_from_zero():
     rng = np.random.default_rng(1)
     x = 1e8 + rng.standard_normal((20000, 3))
-    s = pp.feature_stats(x, batch_size=1000)
+    s = stats.feature_stats(x, batch_size=1000)
     np.testing.assert_allclose(s.var, x.var(axis=0), rtol=1e-6)
 
 
 def test_feature_stats_counts_nan_inf_zeros_integers_and_outside():
     x = np.array([[0.0, 1.5, 2.0], [np.nan, 2.5, 3.0], [np.inf, 0.0, -1.0], [4.0, 1.0, 5.0]])
-    s = pp.feature_stats(x, batch_size=2, bounds=([0, 0, 0], [1, 2, 4]))
+    s = stats.feature_stats(x, batch_size=2, bounds=([0, 0, 0], [1, 2, 4]))
     assert s.nan.tolist() == [1, 0, 0] and s.inf.tolist() == [1, 0, 0]
     assert s.count.tolist() == [2, 4, 4]
     np.testing.assert_allclose(s.mean, [2.0, 1.25, 2.25])
@@ -85,19 +83,19 @@ def test_feature_stats_reads_dataframes_batches_generators_and_datasets():
     x = rng.normal(size=(1000, 3))
     frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(city="x")
     want = x.mean(axis=0)
-    by_frame = pp.feature_stats(frame, batch_size=64)
+    by_frame = stats.feature_stats(frame, batch_size=64)
     assert by_frame.names == ("a", "b", "c") and by_frame.skipped == ("city",)
     dataset = tf.data.Dataset.from_tensor_slices((x, np.zeros(1000))).batch(128)
-    for data in (by_frame, pp.feature_stats([x[:300], x[300:]]),
-                 pp.feature_stats(b for b in np.array_split(x, 7)),
-                 pp.feature_stats(dataset), pp.feature_stats(x.tolist())):
+    for data in (by_frame, stats.feature_stats([x[:300], x[300:]]),
+                 stats.feature_stats(b for b in np.array_split(x, 7)),
+                 stats.feature_stats(dataset), stats.feature_stats(x.tolist())):
         np.testing.assert_allclose(data.mean, want)
         assert data.rows == 1000
 
 
 def test_feature_stats_flattens_images():
     images = np.arange(2 * 4 * 4 * 1, dtype=np.uint8).reshape(2, 4, 4, 1)
-    s = pp.feature_stats(images)
+    s = stats.feature_stats(images)
     assert s.n_features == 16 and s.integer.all() and s.max.max() == 31
 
 
@@ -179,17 +177,17 @@ def test_skew_handles_dict_inputs(standardized, cancer):
 # --- unscaled inputs -----------------------------------------------------------------------
 
 def test_unscaled_fires_without_normalization(cancer):
-    found = pp.check_unscaled_inputs(dense_model(30), cancer.x_train)
+    found = pp.check_unscaled_inputs(model_with(30), cancer.x_train)
     assert [f.rule for f in found] == [UNSCALED]
     assert found[0].evidence["max_rms"] > 100
 
 
 def test_unscaled_detects_layers_by_class_not_name(cancer):
-    fake = dense_model(30, keras.layers.Dense(4, name="normalization"))
+    fake = model_with(30, keras.layers.Dense(4, name="normalization"))
     assert [f.rule for f in pp.check_unscaled_inputs(fake, cancer.x_train)] == [UNSCALED]
     norm = keras.layers.Normalization(name="whatever")
     norm.adapt(cancer.x_train)
-    assert pp.check_unscaled_inputs(dense_model(30, norm), cancer.x_train) == []
+    assert pp.check_unscaled_inputs(model_with(30, norm), cancer.x_train) == []
 
 
 def test_unscaled_finds_normalization_inside_nested_model(cancer):
@@ -200,13 +198,13 @@ def test_unscaled_finds_normalization_inside_nested_model(cancer):
     outer = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inner(inputs)))
     assert pp.normalizing_layers(outer)
     assert pp.check_unscaled_inputs(outer, cancer.x_train) == []
-    rescaled = dense_model(64, keras.layers.Rescaling(1 / 255))
+    rescaled = model_with(64, keras.layers.Rescaling(1 / 255))
     assert pp.check_unscaled_inputs(rescaled, np.full((5, 64), 200.0)) == []
 
 
 def test_unscaled_silent_on_scaled_inputs(standardized, digits):
-    assert pp.check_unscaled_inputs(dense_model(30), standardized[0]) == []
-    assert pp.check_unscaled_inputs(dense_model(64), digits[0]) == []
+    assert pp.check_unscaled_inputs(model_with(30), standardized[0]) == []
+    assert pp.check_unscaled_inputs(model_with(64), digits[0]) == []
 
 
 # --- columns -------------------------------------------------------------------------------
@@ -233,7 +231,7 @@ def test_column_mismatch_fires_on_reordered_columns_only_for_frames():
 
 def test_diagnose_reports_skew_and_unscaled(cancer, standardized):
     x_std, x_test_std = standardized
-    plain = dense_model(30)
+    plain = model_with(30)
     broken = helpers.diagnose(plain, x_std, cancer.y_train, x_serve=cancer.x_test)
     assert SKEW in broken.rules and UNSCALED not in broken.rules
     fixed = helpers.diagnose(plain, x_std, cancer.y_train, x_serve=x_test_std)
@@ -242,19 +240,19 @@ def test_diagnose_reports_skew_and_unscaled(cancer, standardized):
     assert UNSCALED in raw.rules
     norm = keras.layers.Normalization()
     norm.adapt(cancer.x_train)
-    assert UNSCALED not in helpers.diagnose(dense_model(30, norm), cancer.x_train).rules
+    assert UNSCALED not in helpers.diagnose(model_with(30, norm), cancer.x_train).rules
 
 
 def test_diagnose_reports_pixel_scale(digits):
     x01, test01, test255 = digits
-    model = dense_model(64)
+    model = model_with(64)
     assert PIXEL in helpers.diagnose(model, x01, x_serve=test255).rules
     assert PIXEL not in helpers.diagnose(model, x01, x_serve=test01).rules
 
 
 def test_diagnose_reports_column_mismatch():
     train = pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 3.0]})
-    model = dense_model(2)
+    model = model_with(2)
     assert COLUMNS in helpers.diagnose(model, train, x_serve=train[["b", "a"]]).rules
 
 
@@ -262,7 +260,7 @@ def test_diagnose_reports_nan_only_at_serving():
     x = np.random.default_rng(0).standard_normal((200, 2))
     serve = x.copy()
     serve[::10, 0] = np.nan
-    assert SKEW in helpers.diagnose(dense_model(2), x, x_serve=serve).rules
+    assert SKEW in helpers.diagnose(model_with(2), x, x_serve=serve).rules
 
 
 # --- bad input -----------------------------------------------------------------------------
@@ -274,7 +272,7 @@ def test_diagnose_reports_nan_only_at_serving():
 ])
 def test_feature_stats_bad_input_names_the_argument(bad, error):
     with pytest.raises(error, match="x_serve"):
-        pp.feature_stats(bad, name="x_serve")
+        stats.feature_stats(bad, name="x_serve")
 
 
 @pytest.mark.parametrize("argument", ["x", "x_serve"])
@@ -294,13 +292,13 @@ def test_skew_rejects_mismatched_widths_and_bad_options():
     with pytest.raises(ValueError, match="x_serve has 2 features per row"):
         pp.check_serving_skew(x, np.zeros((10, 2)))
     with pytest.raises(ValueError, match="different numbers of features"):
-        pp.feature_stats([np.zeros((2, 3)), np.zeros((2, 4))])
+        stats.feature_stats([np.zeros((2, 3)), np.zeros((2, 4))])
     with pytest.raises(ValueError, match="max_shift"):
         pp.check_serving_skew(x, x, max_shift=-1)
     with pytest.raises(ValueError, match="min_rows"):
         pp.check_serving_skew(x, x, min_rows=0)
     with pytest.raises(ValueError, match="batch_size"):
-        pp.feature_stats(x, batch_size=0)
+        stats.feature_stats(x, batch_size=0)
     with pytest.raises(ValueError, match="feature_names"):
         pp.check_serving_skew(x, x, feature_names=["a"])
     with pytest.raises(TypeError, match="x and x_serve"):
@@ -317,9 +315,9 @@ def test_unscaled_bad_input():
     with pytest.raises(TypeError, match="model"):
         pp.check_unscaled_inputs("not a model", np.ones((3, 2)))
     with pytest.raises(TypeError, match="x"):
-        pp.check_unscaled_inputs(dense_model(2), None)
+        pp.check_unscaled_inputs(model_with(2), None)
     with pytest.raises(ValueError, match="max_scale"):
-        pp.check_unscaled_inputs(dense_model(2), np.ones((3, 2)), max_scale=0)
+        pp.check_unscaled_inputs(model_with(2), np.ones((3, 2)), max_scale=0)
 
 
 def test_column_mismatch_bad_input():
@@ -337,7 +335,7 @@ def test_inputs_are_unchanged(cancer, standardized):
     before = (x.copy(), serve.copy(), frame.copy())
     pp.check_serving_skew(x, serve)
     pp.check_serving_skew(x, frame)
-    pp.check_unscaled_inputs(dense_model(30), serve)
+    pp.check_unscaled_inputs(model_with(30), serve)
     pp.check_column_mismatch(frame, frame.iloc[:, ::-1])
     np.testing.assert_array_equal(x, before[0])
     np.testing.assert_array_equal(serve, before[1])
@@ -435,7 +433,7 @@ def test_rescaled_twice_fires_on_prescaled_inputs_and_not_on_raw_pixels(rng, nes
         assert [f.rule for f in found] == ["preprocessing.rescaled-twice"]
         assert abs(found[0].evidence["scale"] - 1 / 127.5) < 1e-9
     assert not pp.check_rescaled_twice(model, raw)
-    assert not pp.check_rescaled_twice(dense_model(3), rng.random((10, 3)))   # no Rescaling
+    assert not pp.check_rescaled_twice(model_with(3), rng.random((10, 3)))   # no Rescaling
 
 
 def test_channels_swapped_fires_on_bgr_and_not_on_rgb_or_other_data(rng):

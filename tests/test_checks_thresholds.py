@@ -12,13 +12,10 @@ import pytest
 from sklearn.calibration import calibration_curve
 
 import helpers
+from helpers import _keras
 from helpers.checks import thresholds as th
 
-from conftest import dense_model
-
-
-def rules(findings):
-    return {f.rule for f in findings}
+from builders import dense_model, rule_ids
 
 
 def posterior_model(data, *, shift=0.0, scale=1.0, metrics=None, logits=False):
@@ -72,7 +69,7 @@ def three():
 def test_collapsed_model_fires_both_rules(tenth):
     broken = posterior_model(tenth, shift=-20.0)  # always "0"
     found = th.check_against_majority(broken, tenth.x_test, tenth.y_test)
-    assert rules(found) == {"thresholds.collapsed-predictions",
+    assert rule_ids(found) == {"thresholds.collapsed-predictions",
                             "thresholds.no-better-than-majority"}
     collapsed = next(f for f in found if f.rule == "thresholds.collapsed-predictions")
     assert collapsed.evidence["predicted_class"] == 0
@@ -83,7 +80,7 @@ def test_collapsed_model_fires_both_rules(tenth):
 def test_collapse_onto_the_rare_class_is_caught(tenth):
     broken = posterior_model(tenth, shift=20.0)  # always "1"
     found = th.check_against_majority(broken, tenth.x_test, tenth.y_test)
-    assert "thresholds.collapsed-predictions" in rules(found)
+    assert "thresholds.collapsed-predictions" in rule_ids(found)
     assert found[0].evidence["predicted_class"] == 1
 
 
@@ -97,7 +94,7 @@ def test_accuracy_paradox_fires_without_collapse(rare):
     told from the constant's."""
     model = posterior_model(rare)
     found = th.check_against_majority(model, rare.x_test, rare.y_test)
-    assert rules(found) == {"thresholds.no-better-than-majority"}
+    assert rule_ids(found) == {"thresholds.no-better-than-majority"}
     f = found[0]
     assert f.evidence["gain_lower_bound"] <= 0 < f.evidence["baseline"]
     assert f"{f.evidence['accuracy']:.1%}" in f.message
@@ -115,7 +112,7 @@ def test_majority_rules_multiclass(three):
                                      three.y_test) == []
     collapsed = multiclass_model(three, bias=[30.0, 0.0, 0.0])
     one_hot = np.eye(3)[three.y_test]
-    assert rules(th.check_against_majority(collapsed, three.x_test, one_hot)) == {
+    assert rule_ids(th.check_against_majority(collapsed, three.x_test, one_hot)) == {
         "thresholds.collapsed-predictions", "thresholds.no-better-than-majority"}
 
 
@@ -129,13 +126,13 @@ def test_majority_rules_quiet_on_one_class_or_multilabel(balanced):
 
 def test_max_rows_bounds_the_prediction(balanced, monkeypatch):
     seen = []
-    predict = th._keras.predict
+    predict = _keras.predict
 
     def counting(model, inputs, **kwargs):
         seen.append(len(inputs))
         return predict(model, inputs, **kwargs)
 
-    monkeypatch.setattr(th._keras, "predict", counting)
+    monkeypatch.setattr(_keras, "predict", counting)
     model = posterior_model(balanced)
     th.check_against_majority(model, balanced.x_test, balanced.y_test, max_rows=300)
     assert seen == [300]
@@ -143,12 +140,12 @@ def test_max_rows_bounds_the_prediction(balanced, monkeypatch):
 
 def test_predictions_match_model_predict(balanced):
     model = posterior_model(balanced)
-    direct = th._keras.predict(model, balanced.x_test, chunk=700)
+    direct = _keras.predict(model, balanced.x_test, chunk=700)
     assert np.allclose(direct[0], model.predict(balanced.x_test, verbose=0), atol=1e-6)
     inputs = keras.Input((2,))
     listed = keras.Model(inputs, [keras.layers.Dense(1, activation="sigmoid")(inputs),
                                   keras.layers.Dense(3, activation="softmax")(inputs)])
-    assert [p.shape for p in th._keras.predict(listed, balanced.x_test[:10])] == [(10, 1),
+    assert [p.shape for p in _keras.predict(listed, balanced.x_test[:10])] == [(10, 1),
                                                                                 (10, 3)]
 
 
@@ -160,7 +157,7 @@ def test_accuracy_only_fires_on_imbalanced_labels(rare, metrics):
     model = dense_model(n_features=2, metrics=None)
     model.compile(loss="binary_crossentropy", metrics=metrics)
     found = th.check_imbalance_metrics(model, rare.y_test)
-    assert rules(found) == {"thresholds.accuracy-only-metrics"}
+    assert rule_ids(found) == {"thresholds.accuracy-only-metrics"}
     assert found[0].evidence["rare_class"] == 1 and found[0].evidence["imbalance_ratio"] > 40
 
 
@@ -183,7 +180,7 @@ def test_compiled_metrics_survive_saving(tmp_path, rare):
     model = dense_model(n_features=2, metrics=["accuracy"])
     model.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
-    assert rules(th.check_imbalance_metrics(loaded, rare.y_test)) == {
+    assert rule_ids(th.check_imbalance_metrics(loaded, rare.y_test)) == {
         "thresholds.accuracy-only-metrics"}
 
 
@@ -192,7 +189,7 @@ def test_compiled_metrics_survive_saving(tmp_path, rare):
 def test_threshold_fires_at_half_and_is_silent_at_the_tuned_threshold(tenth):
     model = posterior_model(tenth)
     found = th.check_threshold(model, tenth.x_test, tenth.y_test)
-    assert rules(found) == {"thresholds.threshold-far-from-f1-optimal"}
+    assert rule_ids(found) == {"thresholds.threshold-far-from-f1-optimal"}
     e = found[0].evidence
     assert e["best_f1"] > e["f1"] + 0.05 and e["best_threshold"] < 0.5
     assert th.check_threshold(model, tenth.x_test, tenth.y_test,
@@ -203,7 +200,7 @@ def test_threshold_reads_logits(tenth):
     """A linear output trained with from_logits=True is turned into probabilities first."""
     model = posterior_model(tenth, logits=True)
     found = th.check_threshold(model, tenth.x_test, tenth.y_test)
-    assert rules(found) == {"thresholds.threshold-far-from-f1-optimal"}
+    assert rule_ids(found) == {"thresholds.threshold-far-from-f1-optimal"}
     assert 0 < found[0].evidence["best_threshold"] < 0.5
 
 
@@ -226,7 +223,7 @@ def test_calibration_fires_on_shifted_or_rescaled_probabilities(tenth, shift, sc
     """Class weights shift the log-odds; over- and under-confidence rescale them."""
     model = posterior_model(tenth, shift=shift, scale=scale)
     found = th.check_calibration(model, tenth.x_test, tenth.y_test)
-    assert rules(found) == {"thresholds.poorly-calibrated"}
+    assert rule_ids(found) == {"thresholds.poorly-calibrated"}
     e = found[0].evidence
     assert e["ece"] > max(e["max_ece"], e["noise_bound"])
     assert f"{e['ece']:.3f}" in found[0].message
@@ -236,7 +233,7 @@ def test_calibration_fires_on_an_overconfident_multiclass_model(three):
     means = np.eye(3, three.n_features).T * 3.0 / np.sqrt(2)
     model = multiclass_model(three)
     model.layers[0].set_weights([means * 4, -0.5 * 4 * (means ** 2).sum(axis=0)])
-    assert rules(th.check_calibration(model, three.x_test, three.y_test)) == {
+    assert rule_ids(th.check_calibration(model, three.x_test, three.y_test)) == {
         "thresholds.poorly-calibrated"}
 
 
@@ -425,7 +422,7 @@ def test_argmax_over_one_unit_fires_and_a_threshold_is_silent(balanced):
     model = posterior_model(balanced)
     p = model.predict(balanced.x_test, verbose=0)
     found = th.check_decisions(model, balanced.x_test, predicted=p.argmax(axis=1))
-    assert rules(found) == {"thresholds.argmax-one-unit"}
+    assert rule_ids(found) == {"thresholds.argmax-one-unit"}
     assert found[0].evidence["share_above_threshold"] > 0.3
     assert th.check_decisions(model, balanced.x_test,
                               predicted=(p[:, 0] > 0.5).astype(int)) == []
@@ -456,7 +453,7 @@ def test_thresholding_column_zero_of_a_softmax_fires(balanced, threshold):
     p = model.predict(balanced.x_test, verbose=0)
     wrong = (p[:, 0] > threshold).astype(int)
     found = th.check_decisions(model, balanced.x_test, predicted=wrong, threshold=threshold)
-    assert rules(found) == {"thresholds.wrong-column"}
+    assert rule_ids(found) == {"thresholds.wrong-column"}
     assert found[0].evidence["auc"] < 0.05
     for right in (p.argmax(axis=1), (p[:, 1] > threshold).astype(int)):
         assert th.check_decisions(model, balanced.x_test, predicted=right,
@@ -494,7 +491,7 @@ def test_rare_labels_at_one_half_fire_and_tuned_thresholds_are_silent():
     x_val, y_val = rare_labels(4000, 1)
     x_test, y_test = rare_labels(4000, 2)
     found = th.check_multilabel(model, x_test, y_test)
-    assert rules(found) == {"thresholds.multilabel-labels-missed",
+    assert rule_ids(found) == {"thresholds.multilabel-labels-missed",
                             "thresholds.multilabel-one-threshold"}
     missed = found[0] if found[0].rule.endswith("missed") else found[1]
     assert missed.evidence["labels_missed"] == [0, 1, 2]
@@ -529,6 +526,6 @@ def test_multilabel_logits_are_read_with_a_sigmoid():
     model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True))
     x, y = rare_labels(4000, 2)
     found = th.check_multilabel(model, x, y)
-    assert "thresholds.multilabel-labels-missed" in rules(found)
+    assert "thresholds.multilabel-labels-missed" in rule_ids(found)
     lower = th.check_multilabel(model, x, y, threshold=np.full(3, 0.2))
-    assert "thresholds.multilabel-labels-missed" not in rules(lower)
+    assert "thresholds.multilabel-labels-missed" not in rule_ids(lower)

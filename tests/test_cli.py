@@ -8,7 +8,7 @@ import pytest
 
 from helpers.__main__ import main
 
-from conftest import dense_model
+from builders import dense_model
 
 
 @pytest.fixture

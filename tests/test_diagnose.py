@@ -7,7 +7,7 @@ import pytest
 
 import helpers
 
-from conftest import dense_model
+from builders import dense_model
 
 
 def test_diagnose_runs_what_inputs_allow():

@@ -43,7 +43,7 @@ from sklearn.preprocessing import LabelEncoder, MinMaxScaler, StandardScaler
 
 import helpers
 
-from conftest import record_diagnose_case
+from suite_table import record_diagnose_case
 
 pytestmark = [pytest.mark.filterwarnings("ignore:You are using a softmax over axis -1"),
               pytest.mark.filterwarnings("ignore:.*received `from_logits=True`")]

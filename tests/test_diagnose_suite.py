@@ -30,7 +30,7 @@ import pytest
 import helpers
 from helpers import data
 
-from conftest import record_diagnose_case
+from suite_table import record_diagnose_case
 
 # Keras itself warns when a faulty model applies softmax to one unit; that is the fault.
 # Keras also warns about from_logits=True after a softmax (loss.from-logits-after-squashing).
@@ -860,6 +860,50 @@ def _():
                      train(model, ds.x_train, ds.y_train))
 
     return build(True), build(None)
+
+
+@case("fitting-unfrozen-base-not-recompiled", "fitting.trainable-changed-after-compile")
+def _():
+    ds = binary()
+
+    def build(recompile):
+        base = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16),
+                                 keras.layers.BatchNormalization(),
+                                 keras.layers.Activation("relu")], name="base")
+        base.trainable = False                  # stage 1: a new head on the frozen base
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(base(inputs)))
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
+                      metrics=["accuracy"])
+        train(model, ds.x_train, ds.y_train, epochs=4)
+        base.trainable = True                   # stage 2: fine-tune everything
+        if recompile:
+            model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
+                          metrics=["accuracy"])
+        return setup(model, ds.x_train, ds.y_train, ds.x_test,
+                     train(model, ds.x_train, ds.y_train, epochs=4))
+
+    return build(False), build(True)
+
+
+@case("fitting-fine-tuned-batchnorm-training-false", "fitting.training-false-overridden")
+def _():
+    ds = binary()
+
+    def build(freeze_batchnorm):
+        base = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16),
+                                 keras.layers.BatchNormalization(),
+                                 keras.layers.Activation("relu")], name="base")
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(
+            base(inputs, training=False)))      # the Keras 2 fine-tuning recipe
+        base.layers[1].trainable = not freeze_batchnorm
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
+                      metrics=["accuracy"])
+        return setup(model, ds.x_train, ds.y_train, ds.x_test,
+                     train(model, ds.x_train, ds.y_train, epochs=4))
+
+    return build(False), build(True)
 
 # --- labels ------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import helpers
 from helpers import _keras, _outputs, _validate
 from helpers.checks import CHECKS, fitting
 
-from conftest import dense_model
+from builders import dense_model
 
 
 def conv_net(size=32, filters=32, *, batchnorm=False, dropout=False):

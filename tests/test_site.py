@@ -114,40 +114,78 @@ def executed_notebook(rel_html):
     return None
 
 
-@pytest.mark.parametrize("rel", pages())
-def test_page_loads_cleanly_with_figures_and_numbers(browser, server, rel):
-    page, problems = open_page(browser, f"{server}/{rel}")
-    try:
-        text = page.inner_text("main")
-        assert not problems, f"{rel}: console errors {problems}"
-        assert not TF_NOISE.search(text), f"{rel}: TensorFlow log lines in the page"
-        # The HTML, not only the visible text: a collapsed output counts too.
-        html = (SITE / rel).read_text()
-        assert not MACHINE_PATH.search(html), \
-            f"{rel}: a machine path ({MACHINE_PATH.search(html)[0]}) in the page"
-        assert "{glue" not in text, f"{rel}: unrendered glue"
-        images = page.eval_on_selector_all(
-            "main img", "els => els.map(e => [e.complete, e.naturalWidth, e.src])")
-        empty = [src for done, width, src in images if not done or width == 0]
-        assert not empty, f"{rel}: images that did not load: {empty}"
-        nb = executed_notebook(rel)
-        if nb is not None:
-            pngs = sum("image/png" in o.get("data", {}) for c in nb["cells"]
-                       if c["cell_type"] == "code" for o in c.get("outputs", []))
-            assert len(images) >= pngs, f"{rel}: {pngs} figures executed, {len(images)} shown"
-            prose = "\n".join("".join(c["source"]) for c in nb["cells"]
-                              if c["cell_type"] == "markdown")
-            glued = len(re.findall(r"\{glue:text\}", prose))
-            pasted = page.eval_on_selector_all(".pasted-text", "els => els.length")
-            assert pasted >= glued, f"{rel}: {glued} glued numbers, {pasted} rendered"
-    finally:
-        page.close()
-
-
 MATH_JS = """() => [...document.querySelectorAll('main .math')].map(el => [
     el.querySelector('mjx-container') !== null,
     el.querySelector('mjx-merror, [data-mjx-error]') !== null,
     el.innerText.trim().slice(0, 60)])"""
+
+
+@pytest.fixture(scope="module")
+def visit(browser, server):
+    """Each page opened once: what every test below reads from it. Opening a page is most
+    of this module's time, so the page, math, clipping and triage tests share one visit."""
+    seen = {}
+
+    def read(rel):
+        if rel not in seen:
+            seen[rel] = read_page(browser, server, rel)
+        return seen[rel]
+    return read
+
+
+def read_page(browser, server, rel):
+    page, problems = open_page(browser, f"{server}/{rel}")
+    try:
+        found = {
+            "problems": problems,
+            "text": page.inner_text("main"),
+            "images": page.eval_on_selector_all(
+                "main img", "els => els.map(e => [e.complete, e.naturalWidth, e.src])"),
+            "pasted": page.eval_on_selector_all(".pasted-text", "els => els.length"),
+            "scripts": page.eval_on_selector_all(
+                "script[src*=mathjax]", "els => els.map(e => e.src)"),
+            "maths": page.evaluate(MATH_JS),
+            "prose": page.eval_on_selector_all(  # text outside code, where TeX may be quoted
+                "main article :is(p, li, td, th, dd, dt, h1, h2, h3, figcaption)",
+                "els => els.filter(e => !e.closest('pre')).map(e => e.innerText)"
+                ".join('\\n')"),
+            "links": page.eval_on_selector_all("main table a", "els => els.map(e => e.href)"),
+            "clipped": {},
+        }
+        for name, width in WIDTHS.items():  # last: it resizes the window
+            page.set_viewport_size({"width": width, "height": HEIGHT})
+            page.wait_for_timeout(100)  # let the theme's resize handlers run
+            clipped = page.evaluate(CLIPPED_JS, name == "desktop")
+            if clipped:
+                found["clipped"][f"{name} ({width} px)"] = clipped
+    finally:
+        page.close()
+    found["problems"] = list(problems)
+    return found
+
+
+@pytest.mark.parametrize("rel", pages())
+def test_page_loads_cleanly_with_figures_and_numbers(visit, rel):
+    seen = visit(rel)
+    text, images = seen["text"], seen["images"]
+    assert not seen["problems"], f"{rel}: console errors {seen['problems']}"
+    assert not TF_NOISE.search(text), f"{rel}: TensorFlow log lines in the page"
+    # The HTML, not only the visible text: a collapsed output counts too.
+    html = (SITE / rel).read_text()
+    assert not MACHINE_PATH.search(html), \
+        f"{rel}: a machine path ({MACHINE_PATH.search(html)[0]}) in the page"
+    assert "{glue" not in text, f"{rel}: unrendered glue"
+    empty = [src for done, width, src in images if not done or width == 0]
+    assert not empty, f"{rel}: images that did not load: {empty}"
+    nb = executed_notebook(rel)
+    if nb is not None:
+        pngs = sum("image/png" in o.get("data", {}) for c in nb["cells"]
+                   if c["cell_type"] == "code" for o in c.get("outputs", []))
+        assert len(images) >= pngs, f"{rel}: {pngs} figures executed, {len(images)} shown"
+        prose = "\n".join("".join(c["source"]) for c in nb["cells"]
+                          if c["cell_type"] == "markdown")
+        glued = len(re.findall(r"\{glue:text\}", prose))
+        assert seen["pasted"] >= glued, f"{rel}: {glued} glued numbers, {seen['pasted']} rendered"
 
 
 def pages_with_math():
@@ -159,17 +197,10 @@ def test_some_pages_have_math():
 
 
 @pytest.mark.parametrize("rel", pages_with_math())
-def test_math_renders_without_network(browser, server, rel):
-    page, problems = open_page(browser, f"{server}/{rel}")
-    try:
-        scripts = page.eval_on_selector_all("script[src*=mathjax]", "els => els.map(e => e.src)")
-        maths = page.evaluate(MATH_JS)
-        prose = page.eval_on_selector_all(  # text outside code, where TeX may be quoted
-            "main article :is(p, li, td, th, dd, dt, h1, h2, h3, figcaption)",
-            "els => els.filter(e => !e.closest('pre')).map(e => e.innerText).join('\\n')")
-    finally:
-        page.close()
-    assert not problems, f"{rel}: {problems}"
+def test_math_renders_without_network(visit, server, rel):
+    seen = visit(rel)
+    scripts, maths, prose = seen["scripts"], seen["maths"], seen["prose"]
+    assert not seen["problems"], f"{rel}: {seen['problems']}"
     assert scripts and all(src.startswith(server) for src in scripts), scripts
     raw = [tex for typeset, _, tex in maths if not typeset]
     assert not raw, f"{rel}: {len(raw)} of {len(maths)} formulas left as TeX: {raw[:3]}"
@@ -234,18 +265,8 @@ CLIPPED_JS = """(desktop) => {
 
 
 @pytest.mark.parametrize("rel", pages())
-def test_no_table_or_code_is_clipped(browser, server, rel):
-    page, _ = open_page(browser, f"{server}/{rel}")
-    found = {}
-    try:
-        for name, width in WIDTHS.items():
-            page.set_viewport_size({"width": width, "height": HEIGHT})
-            page.wait_for_timeout(100)  # let the theme's resize handlers run
-            clipped = page.evaluate(CLIPPED_JS, name == "desktop")
-            if clipped:
-                found[f"{name} ({width} px)"] = clipped
-    finally:
-        page.close()
+def test_no_table_or_code_is_clipped(visit, rel):
+    found = visit(rel)["clipped"]
     assert not found, f"{rel}: {found}"
 
 
@@ -260,14 +281,12 @@ def test_search_finds_softmax(browser, server):
         page.close()
 
 
-def test_every_triage_link_resolves(browser, server):
-    page, _ = open_page(browser, f"{server}/book/triage.html")
-    try:
-        links = page.eval_on_selector_all("main table a", "els => els.map(e => e.href)")
-    finally:
-        page.close()
+def test_every_triage_link_resolves(visit, server):
+    links = visit("book/triage.html")["links"]
     assert len(links) >= 5
-    for link in set(links):
-        target, problems = open_page(browser, link)
-        target.close()
+    for link in sorted(set(links)):
+        assert link.startswith(server + "/"), f"triage links off the site: {link}"
+        rel = link[len(server) + 1:].split("#", 1)[0]
+        assert (SITE / rel).is_file(), f"{link}: no such page"
+        problems = visit(rel)["problems"]
         assert not problems, f"{link}: {problems}"

@@ -18,3 +18,21 @@ def test_ruff_is_clean():
     result = subprocess.run([ruff, "check", "--no-cache", "helpers", "tests", "book", ".ci",
                              "conftest.py"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_module_in_helpers_is_over_550_lines():
+    """A module past 550 lines holds more than one topic: split it (see CONTRIBUTING.md)."""
+    long = {str(p.relative_to(ROOT)): n for p in (ROOT / "helpers").rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 550}
+    assert not long, f"split these modules by topic: {long}"
+
+
+def test_keras_private_attributes_are_read_only_in_helpers_keras():
+    """A Keras upgrade that renames an internal breaks one file, helpers/_keras.py."""
+    import re
+
+    private = re.compile(r"""getattr\([^,]+,\s*["']_[a-z]|\b(?:model|layer|optimizer|metric|"""
+                         r"""container|compiled|op|tensor)\._[a-z]""")
+    readers = [str(p.relative_to(ROOT)) for p in (ROOT / "helpers").rglob("*.py")
+               if p.name != "_keras.py" and private.search(p.read_text())]
+    assert not readers, f"read Keras internals through helpers/_keras.py: {readers}"

@@ -91,7 +91,7 @@ def test_prediction_shape_and_stack_of_labels():
 
 @pytest.mark.parametrize("call, error, match", [
     (lambda: sweep.dense_stack(0, 3), ValueError, "n_models"),
-    (lambda: sweep.dense_stack(2, 3.5), ValueError, "n_features"),
+    (lambda: sweep.dense_stack(2, 3.5), TypeError, "n_features"),
     (lambda: sweep.dense_stack(2, 3, dropout=1.0), ValueError, "dropout"),
     (lambda: sweep.dense_stack(2, 3, l2=-1), ValueError, "l2"),
     (lambda: sweep.dense_stack(3, 2, output_activation=["sigmoid"]), ValueError,

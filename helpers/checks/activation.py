@@ -174,20 +174,12 @@ def _where(o) -> str:
     return f"output {o.name!r} (layer {o.layer!r})"
 
 
-def _single_output(model, argument: str):
-    outputs = model_outputs(model)
-    if len(outputs) != 1:
-        raise ValueError(f"{argument}: this check handles single-output models; the model "
-                         f"has {len(outputs)} outputs. Call it on one output's sub-model.")
-    return outputs[0]
-
-
 @check(SOFTMAX_MULTILABEL.id, SIGMOID_SINGLE_LABEL.id, single_output=True)
 def check_output_matches_labels(model, y) -> list:
     """Compare the output activation with what the labels ``y`` say about the task."""
     _validate.as_model(model)
     labels = _validate.as_labels(y, "y")
-    out = _single_output(model, "model")
+    out = _keras.single_output(model)
     kind = target_kind(labels)
     found = []
     if kind == "multi-label" and out.activation == "softmax":
@@ -217,8 +209,8 @@ def check_predicted_probabilities(model, x, *, tolerance: float = 1e-3,
     (:class:`helpers._outputs.Forward`).
     """
     _validate.as_model(model, compiled=True)
-    if not (isinstance(tolerance, (int, float)) and 0 < tolerance < 1):
-        raise ValueError(f"tolerance must be a number in (0, 1), got {tolerance!r}")
+    _validate.check_scalar(tolerance, "tolerance", float, min_val=0, max_val=1,
+                           include_boundaries="neither")
     if forward is not None:
         forward.validate()
     else:
@@ -278,9 +270,8 @@ def check_regression_output(model, y, *, max_scale: float = 50.0) -> list:
     """
     _validate.as_model(model)
     labels = _validate.as_labels(y, "y")
-    if isinstance(max_scale, bool) or not isinstance(max_scale, (int, float)) or max_scale <= 0:
-        raise ValueError(f"max_scale must be a positive number, got {max_scale!r}")
-    out = _single_output(model, "model")
+    _validate.check_scalar(max_scale, "max_scale", float, min_val=0, include_boundaries="neither")
+    out = _keras.single_output(model)
     loss = out.loss.kind if out.loss is not None else None
     if labels.dtype.kind in "USO" or not is_regression(labels, loss, out.units):
         return []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import _validate
+from helpers import _keras, _validate
 from helpers._keras import (
     BINARY_LOSSES,
     CATEGORICAL_LOSSES,
@@ -225,20 +225,11 @@ def binary_accuracy_metrics(model) -> list[str]:
     """
     import keras
 
-    compiled = getattr(model, "_compile_metrics", None)
-    if compiled is not None and getattr(compiled, "built", False):
-        names = []
-        for group in list(getattr(compiled, "_flat_metrics", None) or []) + \
-                list(getattr(compiled, "_flat_weighted_metrics", None) or []):
-            for metric in getattr(group, "metrics", None) or []:
-                if _is_binary_accuracy(metric):
-                    names.append(metric.name)
-        return names
-    specs = []
-    if compiled is not None:
-        specs = [getattr(compiled, "_user_metrics", None),
-                 getattr(compiled, "_user_weighted_metrics", None)]
-    else:
+    built = _keras.built_metrics(model)
+    if built is not None:
+        return [metric.name for metric in built if _is_binary_accuracy(metric)]
+    specs = _keras.compiled_metric_specs(model)
+    if specs is None:
         config = model.get_compile_config() or {}
         specs = [config.get("metrics"), config.get("weighted_metrics")]
     units = [o.units for o in model_outputs(model)]
@@ -271,4 +262,4 @@ def _is_binary_accuracy(metric) -> bool:
         return True
     if metric is keras.metrics.binary_accuracy:
         return True
-    return getattr(metric, "_fn", None) is keras.metrics.binary_accuracy
+    return _keras.metric_function(metric) is keras.metrics.binary_accuracy
