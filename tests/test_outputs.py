@@ -202,12 +202,25 @@ def test_registry_declarations_hold_when_a_check_is_called_alone(rng):
     for name in single:
         kwargs = {k: v for k, v in (("model", two), ("x", x), ("y", y))
                   if k in CHECKS[name].needs}
-        with pytest.raises(ValueError, match=f"single-output models \\({name}\\)"):
+        with pytest.raises(ValueError, match="model: this check handles single-output"):
             CHECKS[name].function(**kwargs)
     # The wrapper keeps the function's name, signature and documentation.
     assert fitting.check_gradients.__name__ == "check_gradients"
     assert "forward" in CHECKS["check_gradients"].function.__wrapped__.__code__.co_varnames
     assert CHECKS["check_column_mismatch"].unfit_serving
+
+
+def test_every_check_that_runs_the_model_reads_the_shared_outputs():
+    """A check that predicts, taps hidden layers or takes gradients must take ``forward``,
+    or diagnose would run the model once more for it."""
+    import inspect
+
+    runs_model = ("_keras.predict(", "_tap(", "_predict(", "_Predictions(", "_probabilities(",
+                  "layer_gradient_norms(", "learning_state(")
+    for name, spec in CHECKS.items():
+        source = inspect.getsource(spec.function.__dict__.get("__wrapped__", spec.function))
+        if any(call in source for call in runs_model):
+            assert spec.forward, name
 
 
 def test_a_history_is_validated_once(rng):

@@ -20,7 +20,7 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from helpers import _validate
+from helpers import _keras, _validate
 from helpers.report import CHAPTERS, SEVERITIES, Finding
 
 INPUTS = ("model", "x", "y", "x_serve", "history")
@@ -85,8 +85,7 @@ def require(model, name: str, *, compiled: bool = False, single_output: bool = F
         except (AttributeError, ValueError):
             return  # a subclassed model that was never called: nothing to count
         if outputs > 1:
-            raise ValueError(f"model: this check handles single-output models ({name}); the "
-                             f"model has {outputs} outputs. Call it on one output's sub-model.")
+            _keras.single_output(model)  # the one guard: raises, naming the argument
 
 
 def check(*rule_ids: str, compiled: bool = False, single_output: bool = False,
