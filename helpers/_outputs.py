@@ -183,11 +183,15 @@ class Forward:
             single = len(self.model.outputs) == 1
         except (AttributeError, TypeError, ValueError):
             single = False
-        if single:
-            self._predictions, hidden = self._pass(taps_only=False)
-            self._hidden.update(hidden)
-        else:  # several outputs: their order as predict gives them; hidden values on demand
-            self._predictions = _keras.predict(self.model, inputs, chunk=self._chunk())
+        try:
+            if single:
+                self._predictions, hidden = self._pass(taps_only=False)
+                self._hidden.update(hidden)
+            else:  # several outputs: in the order predict gives them; hidden values on demand
+                self._predictions = _keras.predict(self.model, inputs, chunk=self._chunk())
+        except Exception as exc:  # noqa: BLE001 - failed once, fails for every check alike
+            self._error = exc
+            raise
 
     def _chunk(self) -> int:
         return int(max(1, min(512, BATCH_BYTES // (4 * self.cost[1]))))

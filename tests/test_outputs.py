@@ -160,8 +160,11 @@ def test_the_rows_each_check_read_are_in_the_report(rng, monkeypatch):
 class Boom(keras.layers.Layer):
     """Fails whenever it runs on real numbers (not while the graph is built)."""
 
+    calls = 0
+
     def call(self, inputs):
         if hasattr(inputs, "numpy"):
+            Boom.calls += 1
             raise RuntimeError("out of memory in a probe")
         return inputs
 
@@ -177,6 +180,9 @@ def test_a_probe_that_fails_skips_its_checks_and_says_why(rng):
     assert "RuntimeError: out of memory in a probe" in why["check_predicted_probabilities"]
     assert "check_gradients" in why and not report.ok
     assert "check_softmax_single_unit" in report.checks_run
+    # The shared pass failed once; the other checks (the gradient probe too, which reads
+    # its rows from the pass) got the same error without running the model again.
+    assert Boom.calls == 1
 
 
 def test_model_calls_in_training_mode_are_skipped_only_for_models_that_ignore_it(rng):
