@@ -711,12 +711,12 @@ def test_trainable_state_fires_when_flags_change_after_training_and_not_after_co
     assert not fit.check_trainable_state(model)
     base.trainable = True                                 # unfrozen, compile forgotten
     found = fit.check_trainable_state(model)
-    assert rules(found) == {"fitting.trainable-changed-after-compile"}
+    assert rule_ids(found) == {"fitting.trainable-changed-after-compile"}
     assert found[0].evidence["n_unfrozen"] == 4 and found[0].evidence["n_frozen"] == 0
     kernel = base.layers[0].kernel.numpy().copy()
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)   # what the finding says: still frozen
     assert np.array_equal(base.layers[0].kernel.numpy(), kernel)
-    assert rules(helpers.diagnose(model, x, y)) >= {"fitting.trainable-changed-after-compile"}
+    assert rule_ids(helpers.diagnose(model, x, y)) >= {"fitting.trainable-changed-after-compile"}
     model.compile(optimizer="adam", loss="binary_crossentropy")
     assert not fit.check_trainable_state(model)
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
@@ -740,7 +740,7 @@ def test_training_false_overridden_fires_on_trainable_batchnorm_in_a_training_fa
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(
         base(inputs, training=False)))
     found = fit.check_training_false_overridden(model)
-    assert rules(found) == {"fitting.training-false-overridden"}
+    assert rule_ids(found) == {"fitting.training-false-overridden"}
     assert found[0].evidence["layer"] == "base"
     # What the finding says: fit moves the moving statistics despite training=False.
     model.compile(optimizer="adam", loss="binary_crossentropy")
@@ -760,7 +760,7 @@ def test_training_false_overridden_silent_without_training_false_and_rejects_non
     assert not fit.check_training_false_overridden(base)  # Sequential
     inputs = keras.Input((8,))
     direct = keras.Model(inputs, keras.layers.BatchNormalization()(inputs, training=False))
-    assert rules(fit.check_training_false_overridden(direct)) == {
+    assert rule_ids(fit.check_training_false_overridden(direct)) == {
         "fitting.training-false-overridden"}
     with pytest.raises(TypeError, match="model"):
         fit.check_training_false_overridden([1, 2])
