@@ -18,7 +18,7 @@ from helpers._keras import (
     SQUASHING,
     model_outputs,
 )
-from helpers._targets import target_kind
+from helpers._targets import show_values, target_kind
 from helpers.checks import check, rule
 
 NB_MSE = "book/loss/01-mse-for-classifiers.ipynb"
@@ -184,7 +184,8 @@ def check_loss_matches_labels(model, y) -> list:
             and kind in ("binary", "class-ids") and units > 1:
         found.append(CATEGORICAL_WITH_IDS.finding(
             f"y is one integer class id per row (shape {labels.shape}, values "
-            f"{_values(labels)}), but {loss.given} expects one-hot rows of {units} columns.",
+            f"{show_values(np.unique(labels))}), but {loss.given} expects one-hot rows of "
+            f"{units} columns.",
             output=out.name, loss=loss.kind, y_shape=labels.shape, units=units))
     one_label_per_row = labels.ndim == 1 or (labels.ndim == 2 and labels.shape[1] == 1)
     if loss is not None and loss.kind in BINARY_LOSSES and units == 2 and one_label_per_row \
@@ -221,18 +222,14 @@ def _n_classes(labels: np.ndarray, kind: str) -> int:
 
 def _describe_kind(kind: str, n_classes: int, labels: np.ndarray) -> str:
     if kind == "binary":
-        return f"binary 0/1 classes (values {_values(labels)})"
+        return f"binary 0/1 classes (values {show_values(np.unique(labels))})"
     if kind == "one-hot":
         return f"one-hot classes ({n_classes} columns, one 1 per row)"
     if kind == "multi-label":
         return f"multi-label 0/1 targets ({n_classes} columns)"
-    return f"{n_classes} integer class ids (values {_values(labels)})"
+    return f"{n_classes} integer class ids (values {show_values(np.unique(labels))})"
 
 
-def _values(labels: np.ndarray) -> str:
-    values = np.unique(labels)
-    shown = ", ".join(f"{v:g}" for v in values[:6])
-    return shown + (", ..." if len(values) > 6 else "")
 
 
 # --- which accuracy does the model compute? ------------------------------------------------
