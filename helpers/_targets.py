@@ -63,3 +63,10 @@ def is_regression(y: np.ndarray, loss: str | None, units: int | None) -> bool:
     if kind == "class-ids" and loss in REGRESSION_LOSSES and (units or 1) == 1:
         return len(np.unique(y)) > MANY_VALUES
     return False
+
+
+def show_values(values, limit: int = 6) -> str:
+    """Label values for a message: the first ``limit`` as numbers, then "..." if more."""
+    values = list(values)
+    shown = ", ".join(f"{v:g}" for v in values[:limit])
+    return f"{shown}, ..." if len(values) > limit else shown

@@ -127,6 +127,10 @@ def test_no_deprecated_keras_idioms():
         code = code_of(stored(path))
         assert "input_shape=" not in code, f"{path.name}: use keras.Input(shape=...)"
         assert "from tensorflow import keras" not in code, path.name
+        # A chapter module imported as `checks` hides the package helpers.checks.
+        assert not re.search(r"import \w+ as checks\b", code), \
+            f"{path.name}: import the chapter's checks under the chapter's name"
+        assert "helpers.__main__" not in code, f"{path.name}: import the CLI from helpers.cli"
 
 
 def test_glue_names_are_unique_across_the_book():

@@ -99,6 +99,27 @@ def test_binary_crossentropy_softmax_through_diagnose():
 
 # --- label format: one-hot vs class ids ---------------------------------------------------
 
+@pytest.mark.parametrize("activation", ["softmax", "sigmoid"])
+@pytest.mark.parametrize("y", [BINARY, BINARY[:, None], list(BINARY), pd.Series(BINARY)],
+                         ids=["1-D", "column", "list", "Series"])
+def test_binary_crossentropy_two_units_with_one_label_per_row_fires(activation, y):
+    """Keras 3 refuses fit on every one of these (a rank or a shape error)."""
+    two = dense_model(units=2, activation=activation, loss="binary_crossentropy")
+    found = lc.check_loss_matches_labels(two, y)
+    assert rule_ids(found) == {"loss.binary-crossentropy-two-units-ids"}
+    assert found[0].evidence["units"] == 2
+
+
+def test_binary_crossentropy_two_units_fixed_twins_are_silent():
+    two = dense_model(units=2, activation="softmax", loss="binary_crossentropy")
+    assert lc.check_loss_matches_labels(two, np.eye(2)[BINARY]) == []       # one-hot labels
+    sparse = dense_model(units=2, activation="softmax", loss="sparse_categorical_crossentropy")
+    assert lc.check_loss_matches_labels(sparse, BINARY) == []
+    assert lc.check_loss_matches_labels(dense_model(), BINARY) == []         # one sigmoid unit
+    assert loss_rules(two, X, BINARY) == {"loss.binary-crossentropy-two-units-ids"}
+    assert loss_rules(sparse, X, BINARY) == set()
+
+
 @pytest.mark.parametrize("loss", ["categorical_crossentropy", keras.losses.categorical_crossentropy,
                                   keras.losses.CategoricalCrossentropy(from_logits=False)])
 @pytest.mark.parametrize("y", [IDS, IDS[:, None], list(IDS), pd.Series(IDS)])

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers.__main__ import main
+from helpers.cli import main
 
 from builders import dense_model
 

@@ -243,14 +243,8 @@ def _(tmp_path):
 
 # --- loss --------------------------------------------------------------------------------
 
-@case("loss-two-class-softmax-with-binary-crossentropy", "loss.binary-crossentropy-multiclass",
-      "loss.categorical-with-class-ids", "labels.class-ids-out-of-range",
-      "labels.one-hot-rows",
-      xfail="loss.binary-crossentropy-multiclass needs three or more softmax units, and no "
-            "check compares 0/1 class ids with a 2-unit output under binary cross-entropy: "
-            "Keras 3.15 refuses fit with 'target and output must have the same rank' (1-D y) "
-            "or '... same shape' (y of shape (n, 1)), and diagnose says nothing that explains "
-            "it (measured)")
+@case("loss-two-class-softmax-with-binary-crossentropy",
+      "loss.binary-crossentropy-two-units-ids")
 def _(tmp_path):
     # A two-unit softmax head (two classes "like the MNIST example"), labels 0/1, and
     # binary_crossentropy; the fix is sparse_categorical_crossentropy for the same head.

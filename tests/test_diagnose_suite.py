@@ -412,6 +412,15 @@ def _():
                                                           history)
 
 
+@case("loss-two-unit-softmax-bce-on-ids", "loss.binary-crossentropy-two-units-ids")
+def _():
+    ds, fixed, history = good_binary()              # one sigmoid unit
+    faulty = mlp(4, 2, "softmax", "binary_crossentropy")  # Keras refuses to fit it
+    y = ds.y_train[:, None]
+    return setup(faulty, ds.x_train, y, ds.x_test), setup(fixed, ds.x_train, y, ds.x_test,
+                                                          history)
+
+
 @case("loss-categorical-with-int-list-labels", "loss.categorical-with-class-ids")
 def _():
     ds, fixed, history = good_multiclass()          # sparse_categorical_crossentropy

@@ -18,7 +18,7 @@ from helpers._keras import (
     SQUASHING,
     model_outputs,
 )
-from helpers._targets import target_kind
+from helpers._targets import show_values, target_kind
 from helpers.checks import check, rule
 
 NB_MSE = "book/loss/01-mse-for-classifiers.ipynb"
@@ -61,6 +61,19 @@ CATEGORICAL_WITH_IDS = rule(
             "shapes happen to broadcast, trains on nonsense.",
     fix="Compile with sparse_categorical_crossentropy (keeps the integer labels), or one-hot "
         "encode them with keras.utils.to_categorical(y, num_classes).",
+    doc=NB_FORMAT,
+)
+BINARY_TWO_UNITS_WITH_IDS = rule(
+    "loss.binary-crossentropy-two-units-ids", severity="error",
+    title="Binary cross-entropy on a two-unit output, with one 0/1 label per row",
+    detects="binary_crossentropy on an output of two units (a two-class softmax, as in "
+            "examples written for several classes) while the labels are one 0/1 value per "
+            "row. Binary cross-entropy compares each output unit with a label column of its "
+            "own, so it wants two label columns; Keras 3 stops with 'target and output must "
+            "have the same rank' (labels of shape (n,)) or '... the same shape' ((n, 1)).",
+    fix="Keep the two-unit softmax and compile with sparse_categorical_crossentropy (the 0/1 "
+        "labels are class ids), or use one sigmoid unit with binary_crossentropy. One-hot "
+        "labels (keras.utils.to_categorical(y, 2)) also work with the two-unit softmax.",
     doc=NB_FORMAT,
 )
 SPARSE_WITH_ONE_HOT = rule(
@@ -138,7 +151,7 @@ def check_loss_matches_output(model) -> list:
     return found
 
 
-@check(REGRESSION_ON_CLASSES.id, CATEGORICAL_WITH_IDS.id,
+@check(REGRESSION_ON_CLASSES.id, CATEGORICAL_WITH_IDS.id, BINARY_TWO_UNITS_WITH_IDS.id,
        SPARSE_WITH_ONE_HOT.id, BINARY_ACCURACY_MULTICLASS.id, compiled=True,
        single_output=True)
 def check_loss_matches_labels(model, y) -> list:
@@ -171,8 +184,17 @@ def check_loss_matches_labels(model, y) -> list:
             and kind in ("binary", "class-ids") and units > 1:
         found.append(CATEGORICAL_WITH_IDS.finding(
             f"y is one integer class id per row (shape {labels.shape}, values "
-            f"{_values(labels)}), but {loss.given} expects one-hot rows of {units} columns.",
+            f"{show_values(np.unique(labels))}), but {loss.given} expects one-hot rows of "
+            f"{units} columns.",
             output=out.name, loss=loss.kind, y_shape=labels.shape, units=units))
+    one_label_per_row = labels.ndim == 1 or (labels.ndim == 2 and labels.shape[1] == 1)
+    if loss is not None and loss.kind in BINARY_LOSSES and units == 2 and one_label_per_row \
+            and np.isin(labels, (0, 1)).all():
+        found.append(BINARY_TWO_UNITS_WITH_IDS.finding(
+            f"y is one 0/1 label per row (shape {labels.shape}), but output {out.name!r} has "
+            f"2 units ({out.activation}) and {loss.given} wants a label column for each unit.",
+            output=out.name, loss=loss.kind, y_shape=labels.shape, units=units,
+            activation=out.activation))
     if loss is not None and loss.kind in SPARSE_LOSSES and kind in ("one-hot", "multi-label"):
         found.append(SPARSE_WITH_ONE_HOT.finding(
             f"y is {kind} rows of {labels.shape[1]} columns (shape {labels.shape}), but "
@@ -200,18 +222,14 @@ def _n_classes(labels: np.ndarray, kind: str) -> int:
 
 def _describe_kind(kind: str, n_classes: int, labels: np.ndarray) -> str:
     if kind == "binary":
-        return f"binary 0/1 classes (values {_values(labels)})"
+        return f"binary 0/1 classes (values {show_values(np.unique(labels))})"
     if kind == "one-hot":
         return f"one-hot classes ({n_classes} columns, one 1 per row)"
     if kind == "multi-label":
         return f"multi-label 0/1 targets ({n_classes} columns)"
-    return f"{n_classes} integer class ids (values {_values(labels)})"
+    return f"{n_classes} integer class ids (values {show_values(np.unique(labels))})"
 
 
-def _values(labels: np.ndarray) -> str:
-    values = np.unique(labels)
-    shown = ", ".join(f"{v:g}" for v in values[:6])
-    return shown + (", ..." if len(values) > 6 else "")
 
 
 # --- which accuracy does the model compute? ------------------------------------------------

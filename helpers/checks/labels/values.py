@@ -12,7 +12,7 @@ from helpers._keras import (
     REGRESSION_LOSSES,
     SQUASHING,
 )
-from helpers._targets import is_regression, target_kind
+from helpers._targets import is_regression, show_values, target_kind
 from helpers.checks import check, rule
 
 NB_OPPOSITE = "book/labels/01-predicts-the-opposite.ipynb"
@@ -83,12 +83,6 @@ ONE_HOT_ROWS = rule(
 _TOL = 1e-6
 
 
-def _fmt(values, limit: int = 6) -> str:
-    values = list(values)
-    shown = ", ".join(f"{v:g}" for v in values[:limit])
-    return f"{shown}, ..." if len(values) > limit else shown
-
-
 @check(MINUS_ONE.id, OUTSIDE_RANGE.id, CLASS_IDS.id, FRACTIONAL_IDS.id, ONE_HOT_ROWS.id,
        single_output=True)
 def check_label_values(model, y) -> list:
@@ -148,8 +142,8 @@ def check_label_values(model, y) -> list:
     if (labels.ndim == 1 and integer and span == (0.0, 1.0) and units == 1 and low >= 0
             and len(distinct) > 2):
         return [CLASS_IDS.finding(
-            f"y holds {len(distinct)} class ids ({_fmt(distinct)}), but {where} has a single "
-            "unit, which can tell two classes apart at most.",
+            f"y holds {len(distinct)} class ids ({show_values(distinct)}), but {where} has a "
+            "single unit, which can tell two classes apart at most.",
             output=out.name, n_classes=len(distinct), units=units, min=low, max=high)]
     below = float((values < span[0] - _TOL).mean())
     above = float((values > span[1] + _TOL).mean())
@@ -168,9 +162,10 @@ def _class_id_findings(values, distinct, integer, units, where, loss) -> list:
         fractional = float((np.mod(values, 1) != 0).mean())
         merged = np.unique(np.trunc(values))
         found.append(FRACTIONAL_IDS.finding(
-            f"{fractional:.0%} of the labels are not whole numbers (values {_fmt(distinct)}); "
-            f"{'the sparse loss' if loss else 'a sparse loss'} reads them as "
-            f"{_fmt(merged)}, so {len(distinct)} distinct labels become {len(merged)} classes.",
+            f"{fractional:.0%} of the labels are not whole numbers (values "
+            f"{show_values(distinct)}); {'the sparse loss' if loss else 'a sparse loss'} reads "
+            f"them as {show_values(merged)}, so {len(distinct)} distinct labels become "
+            f"{len(merged)} classes.",
             share_fractional=fractional, n_values=len(distinct), n_classes_seen=len(merged)))
         values = np.trunc(values)
     low, high = float(values.min()), float(values.max())

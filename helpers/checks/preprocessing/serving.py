@@ -60,7 +60,7 @@ NORMALIZING_LAYERS = ("Normalization", "Rescaling", "BatchNormalization", "Layer
                       "HashedCrossing", "TextVectorization")
 
 
-def _fmt(v: float, scale: float = 0.0) -> str:
+def _number(v: float, scale: float = 0.0) -> str:
     """A number for messages; round-off next to ``scale`` (e.g. 1e-16 for a mean) shows as 0."""
     if not np.isfinite(v):
         return "inf"
@@ -165,9 +165,9 @@ def _skew_findings(x, x_serve, *, max_shift, max_spread, max_outside, min_rows, 
     for i in order[:3]:
         row = table.iloc[i]
         sd = row.train_std if row.train_std > 0 else 1.0
-        parts = [f"mean {_fmt(row.serve_mean, sd)} vs {_fmt(row.train_mean, sd)} in training "
-                 f"({_fmt(row['shift'], 1.0)} training SDs away)",
-                 f"spread x{_fmt(row.spread)}"]
+        parts = [f"mean {_number(row.serve_mean, sd)} vs {_number(row.train_mean, sd)} in training "
+                 f"({_number(row['shift'], 1.0)} training SDs away)",
+                 f"spread x{_number(row.spread)}"]
         if row.outside > 0:
             parts.append(f"{row.outside:.0%} of values outside the training range")
         if one_sided[i]:
@@ -301,11 +301,11 @@ def check_unscaled_inputs(model, x, *, max_scale: float = 20.0,
         if not len(big):
             continue
         worst = big[np.argsort(-rms[big])][:3]
-        detail = "; ".join(f"{s.names[i]!r}: mean {_fmt(s.mean[i])}, std {_fmt(s.std[i])}"
+        detail = "; ".join(f"{s.names[i]!r}: mean {_number(s.mean[i])}, std {_number(s.std[i])}"
                            for i in worst)
         found.append(UNSCALED_INPUTS.finding(
             f"{len(big)} of {s.n_features} input features{label} have a typical magnitude "
-            f"above {max_scale:g} (largest {_fmt(rms[worst[0]])}), and model {model.name!r} "
+            f"above {max_scale:g} (largest {_number(rms[worst[0]])}), and model {model.name!r} "
             f"has no Normalization, Rescaling or other normalizing layer. Worst: {detail}.",
             n_large=int(len(big)), n_features=s.n_features, max_rms=float(rms[worst[0]]),
             features=[s.names[i] for i in worst]))
