@@ -125,7 +125,8 @@ def check_split_leakage(x, x_serve, *, groups=None, groups_serve=None, times=Non
             raise TypeError("times and times_serve must be comparable (numbers or "
                             f"datetimes), got {times.dtype} and {times_serve.dtype}") from None
         if older >= 0.05:
+            shown = f"{newest:.6g}" if isinstance(newest, (float, np.floating)) else str(newest)
             found.append(SPLIT_TIME.finding(
                 f"{older:.0%} of the held-out rows are older than the newest training row "
-                f"({newest}).", share_older=older, newest_train=str(newest)))
+                f"({shown}).", share_older=older, newest_train=str(newest)))
     return found
