@@ -54,6 +54,16 @@ def gradient_batches(model, max_rows: int) -> tuple[int, int]:
     return rows, int(max(1, min(rows, GRADIENT_BYTES // (4 * values))))
 
 
+def checked_inputs(model, x, forward=None):
+    """``x`` checked against ``model`` as a check reads it: (inputs, rows). With
+    ``diagnose``'s shared pass the pass holds the inputs (None here) and raises what reading
+    ``x`` raises, as a check on its own would."""
+    if forward is not None:
+        forward.validate()
+        return None, forward.n
+    return _validate.as_inputs(x, "x", model)
+
+
 def _input_size(model) -> float:
     """Values per row of the model's inputs (1 when the graph doesn't say)."""
     try:

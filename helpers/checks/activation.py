@@ -12,6 +12,7 @@ from helpers._keras import (
     SQUASHING,
     model_outputs,
 )
+from helpers._outputs import checked_inputs
 from helpers._targets import is_regression, target_kind
 from helpers.checks import check, rule
 
@@ -211,10 +212,7 @@ def check_predicted_probabilities(model, x, *, tolerance: float = 1e-3,
     _validate.as_model(model, compiled=True)
     _validate.check_scalar(tolerance, "tolerance", float, min_val=0, max_val=1,
                            include_boundaries="neither")
-    if forward is not None:
-        forward.validate()
-    else:
-        inputs, n = _validate.as_inputs(x, "x", model)
+    inputs, n = checked_inputs(model, x, forward)
     outputs = [o for o in model_outputs(model) if o.loss and o.loss.probabilistic
                and not o.loss.from_logits]
     if not outputs:

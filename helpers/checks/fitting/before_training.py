@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import _validate
+from helpers._outputs import checked_inputs
 from helpers._targets import target_kind
 from helpers.checks import check, rule
 
@@ -185,11 +186,7 @@ def check_before_training(model, x, y, *, probes: bool = False, max_rows: int = 
 
     _validate.as_model(model, compiled=True)
     forward = None if probes else forward
-    if forward is not None:
-        forward.validate()
-        inputs, n = None, forward.n
-    else:
-        inputs, n = _validate.as_inputs(x, "x", model)
+    inputs, n = checked_inputs(model, x, forward)
     labels = _validate.as_labels(y, "y")
     _validate.same_length(x=n, y=len(labels))
     for name, value, low in (("max_rows", max_rows, 8), ("batch_rows", batch_rows, 2),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import _keras, _validate
-from helpers._outputs import gradient_batches
+from helpers._outputs import checked_inputs, gradient_batches
 from helpers.checks import check, rule
 from helpers.checks.fitting.curves import NB_BOUNCES, NB_OPTIMIZER, NB_SIGMOID
 
@@ -185,6 +185,20 @@ def _tap(model, tensors, inputs, max_rows: int):
     return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
 
+def _hidden(model, kind: str, layers: list, inputs, max_rows: int, forward=None):
+    """Per layer of ``layers``, (layer, [values]) on the rows: from ``diagnose``'s shared
+    pass when given (``kind``: "relu" reads outputs, "batchnorm" inputs), else from one
+    pass of our own; None for a model without a graph to tap (subclassed)."""
+    import keras
+
+    if forward is not None:
+        return forward.hidden(kind, max_rows)
+    tensors = [layer.output if kind == "relu" else layer.input for layer in layers]
+    outputs = _tap(model, tensors, inputs, max_rows)
+    return None if outputs is None else [
+        (layer, [keras.ops.convert_to_numpy(out)]) for layer, out in zip(layers, outputs)]
+
+
 @check(DEAD_RELU.id)
 def check_dead_relu(model, x, *, max_share: float = 0.5, max_rows: int = 512,
                     forward=None) -> list:
@@ -192,24 +206,16 @@ def check_dead_relu(model, x, *, max_share: float = 0.5, max_rows: int = 512,
     ``max_rows`` rows of ``x`` (with ``forward``, of ``diagnose``'s sample); flagged when
     it reaches ``max_share``. Units of convolutional layers count per channel; units whose
     outputs are NaN (diverged weights) are left out of the count."""
-    import keras
-
     _validate.as_model(model)
     _validate.check_scalar(max_share, "max_share", float, min_val=0, max_val=1,
                            include_boundaries="right")
-    if forward is not None:
-        forward.validate()
-    else:
-        inputs, _ = _validate.as_inputs(x, "x", model)
+    inputs, _ = checked_inputs(model, x, forward)
     layers = _keras.relu_layers(model)
     if not layers:
         return []
-    if forward is not None:  # per row and unit: the largest output, and a NaN flag
-        tapped = forward.hidden("relu", max_rows)
-    else:
-        outputs = _tap(model, [layer.output for layer in layers], inputs, max_rows)
-        tapped = None if outputs is None else [
-            (layer, [keras.ops.convert_to_numpy(out)]) for layer, out in zip(layers, outputs)]
+    # Per row and unit: the outputs (own pass), or the largest one and a NaN flag (shared).
+    tapped = _hidden(model, "relu", layers, inputs if forward is None else None, max_rows,
+                     forward)
     if tapped is None:
         return []  # subclassed models have no graph to tap
     found = []

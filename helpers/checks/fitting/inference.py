@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import _keras, _validate
+from helpers._outputs import checked_inputs
 from helpers.checks import check, rule
 from helpers.checks.fitting.before_training import _untrained
-from helpers.checks.fitting.gradients import _tap
+from helpers.checks.fitting.gradients import _hidden
 
 NB_MODES = "book/fitting/11-batchnorm-and-dropout-at-inference.ipynb"
 
@@ -71,11 +72,7 @@ def check_inference_mode(model, x, *, predict=None, max_rows: int = 256,
     import keras
 
     _validate.as_model(model)
-    if forward is not None:
-        forward.validate()
-        n = forward.n
-    else:
-        inputs, n = _validate.as_inputs(x, "x", model)
+    inputs, n = checked_inputs(model, x, forward)
     if predict is not None and not callable(predict):
         raise TypeError(f"predict must be a function of x, got {_validate.describe(predict)}")
     _validate.check_scalar(max_rows, "max_rows", int, min_val=2)
@@ -144,26 +141,17 @@ def check_batchnorm_statistics(model, x, *, max_rows: int = 1024, max_shift: flo
     has never been trained is skipped: training sets them. BatchNormalization layers inside
     a nested model are not reached.
     """
-    import keras
-
     _validate.as_model(model)
-    if forward is not None:
-        forward.validate()
-        n = forward.n
-    else:
-        inputs, n = _validate.as_inputs(x, "x", model)
+    inputs, n = checked_inputs(model, x, forward)
     _validate.check_scalar(max_shift, "max_shift", float, min_val=0, include_boundaries="neither")
     _validate.check_scalar(max_ratio, "max_ratio", float, min_val=1, include_boundaries="neither")
     layers = _keras.batchnorm_layers(model)
     if not layers or n < 2:
         return []
     trained = not _untrained(model) if getattr(model, "optimizer", None) is not None else None
-    if forward is not None:  # per row and channel: the values, or their mean and variance
-        tapped = forward.hidden("batchnorm", max_rows)
-    else:
-        outputs = _tap(model, [layer.input for layer in layers], inputs, max_rows)
-        tapped = None if outputs is None else [
-            (layer, [keras.ops.convert_to_numpy(out)]) for layer, out in zip(layers, outputs)]
+    # Per row and channel: the values, or their mean and variance (shared pass).
+    tapped = _hidden(model, "batchnorm", layers, inputs if forward is None else None,
+                     max_rows, forward)
     if tapped is None:
         return []  # subclassed models have no graph to tap
     found = []

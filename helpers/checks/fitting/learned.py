@@ -8,6 +8,7 @@ import numpy as np
 
 from helpers import _keras, _validate
 from helpers._keras import BINARY_LOSSES, CATEGORICAL_LOSSES, model_outputs
+from helpers._outputs import checked_inputs
 from helpers._targets import class_ids, is_regression
 from helpers._validate import as_history  # the one home of history validation
 from helpers.checks import check, rule
@@ -249,11 +250,7 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
     try:
         outputs = model_outputs(model)
         labels = _validate.as_labels(y, "y")
-        if forward is not None:
-            forward.validate()
-            n = forward.n
-        else:
-            inputs, n = _validate.as_inputs(x, "x", model)
+        inputs, n = checked_inputs(model, x, forward)
     except (ValueError, TypeError):
         return Learning("unknown")
     if len(outputs) != 1 or labels.dtype.kind in "USO" or len(labels) != n:
@@ -385,11 +382,7 @@ def check_prediction_divergence(model, x, y=None, history=None, *, explode: floa
     _validate.check_scalar(explode, "explode", float, min_val=1, include_boundaries="neither")
     if history is not None and check_training_stability(history):
         return []
-    if forward is not None:
-        forward.validate()
-        n = forward.n
-    else:
-        inputs, n = _validate.as_inputs(x, "x", model)
+    inputs, n = checked_inputs(model, x, forward)
     # Several outputs: the NaN test only (a list of targets has no one mean and spread).
     labels = None if y is None or len(model.outputs or ()) != 1 else _validate.as_labels(y, "y")
     if labels is not None:

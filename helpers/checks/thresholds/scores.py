@@ -7,6 +7,7 @@ import numpy as np
 from scipy.special import expit, softmax
 
 from helpers import _keras, _validate
+from helpers._outputs import checked_inputs
 from helpers._targets import class_ids, target_kind
 
 ACCURACY_NAMES = frozenset(_keras.ACCURACY_METRICS + _keras.TOP_K_ACCURACY_METRICS)
@@ -50,11 +51,7 @@ class _Predictions:
         self.threshold = _validate.check_scalar(threshold, "threshold", float, min_val=0, max_val=1,
                                                 include_boundaries="neither")
         self.output = _keras.single_output(model)
-        if forward is not None:
-            forward.validate()
-            n = forward.n
-        else:
-            inputs, n = _validate.as_inputs(x, "x", model)
+        inputs, n = checked_inputs(model, x, forward)
         ids = _checked_class_ids(y)
         _validate.same_length(x=n, y=len(ids) if ids is not None else len(
             _validate.as_labels(y, "y")))
