@@ -25,6 +25,17 @@ def model_with(n_features, *layers):
                              keras.layers.Dense(1, activation="sigmoid")])
 
 
+def two_output_model():
+    """Inputs of 3 features; outputs "first" (one sigmoid unit, binary cross-entropy) and
+    "second" (two linear units, mean squared error)."""
+    inputs = keras.Input((3,))
+    first = keras.layers.Dense(1, activation="sigmoid", name="first")(inputs)
+    second = keras.layers.Dense(2, name="second")(inputs)
+    model = keras.Model(inputs, [first, second])
+    model.compile(loss=["binary_crossentropy", "mse"])
+    return model
+
+
 def rule_ids(findings):
     """The set of rule ids among ``findings``."""
     return {f.rule for f in findings}

@@ -18,7 +18,7 @@ import pytest
 
 import helpers
 
-from builders import dense_model
+from builders import dense_model, two_output_model
 
 ROWS = 40
 
@@ -40,12 +40,7 @@ def _two_inputs():
 
 @functools.cache
 def _two_outputs():
-    inputs = keras.Input((3,))
-    first = keras.layers.Dense(1, activation="sigmoid", name="first")(inputs)
-    second = keras.layers.Dense(2, name="second")(inputs)
-    model = keras.Model(inputs, [first, second])
-    model.compile(loss=["binary_crossentropy", "mse"])
-    return model
+    return two_output_model()
 
 
 def _with(x=None, y=None, **kwargs):

@@ -7,7 +7,7 @@ import pytest
 
 import helpers
 
-from builders import dense_model
+from builders import dense_model, two_output_model
 
 
 def test_diagnose_runs_what_inputs_allow():
@@ -218,11 +218,7 @@ def test_dict_keyed_by_input_names_in_any_order_and_with_extra_keys():
 
 
 def test_multi_output_targets_as_a_list_or_a_dict():
-    inputs = keras.Input((3,))
-    first = keras.layers.Dense(1, activation="sigmoid", name="first")(inputs)
-    second = keras.layers.Dense(2, name="second")(inputs)
-    model = keras.Model(inputs, [first, second])
-    model.compile(loss=["binary_crossentropy", "mse"])
+    model = two_output_model()
     x, rng = np.zeros((8, 3)), np.random.default_rng(0)
     for y in ([np.arange(8) % 2, rng.normal(size=(8, 2))],
               {"first": np.arange(8) % 2, "second": rng.normal(size=(8, 2))}):
