@@ -392,3 +392,69 @@ def batchnorm_layers(model) -> list:
     """The BatchNormalization layers of ``model`` (not of nested models)."""
     return [layer for layer in getattr(model, "layers", [])
             if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+# --- per-backend paths ------------------------------------------------------------------------
+# Everything else in helpers runs the model through Keras's own API (``model(x)``,
+# ``keras.ops``), which is the same on every backend. Gradients are not: each backend has its
+# own autodiff.
+
+def backend() -> str:
+    """The Keras backend in use: "tensorflow", "jax" or "torch"."""
+    return keras.backend.backend()
+
+
+def backend_errors() -> tuple:
+    """The backend's own exception types for an operation on inputs of the wrong shape or
+    type (TensorFlow raises InvalidArgumentError; JAX raises ValueError or TypeError)."""
+    name = backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return (tf.errors.InvalidArgumentError,)
+    return ()
+
+
+def loss_gradients(model, x, y, weights: list) -> list:
+    """Gradients of the compiled loss on ``(x, y)``, the model in training mode (dropout on,
+    BatchNormalization on batch statistics), with respect to ``weights`` (trainable variables
+    of ``model``); None for a weight the loss does not reach. Moving statistics that the
+    training-mode call updates are put back, so the model is left as it was."""
+    name = backend()
+    if name == "jax":
+        return _jax_gradients(model, x, y, weights)
+    saved = [v.numpy() for v in model.non_trainable_variables]
+    try:
+        if name == "tensorflow":
+            import tensorflow as tf
+
+            with tf.GradientTape() as tape:
+                loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True),
+                                          training=True)
+            return tape.gradient(loss, weights)
+        # PyTorch's CPU wheel could not be installed here to test a path for it.
+        raise NotImplementedError(f"helpers computes gradients on the TensorFlow and JAX "
+                                  f"backends, not on {name!r}")
+    finally:
+        for v, value in zip(model.non_trainable_variables, saved):
+            v.assign(value)
+
+
+def _jax_gradients(model, x, y, weights: list) -> list:
+    import jax
+
+    x = keras.tree.map_structure(lambda v: keras.ops.convert_to_tensor(np.asarray(v)), x)
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+    metric_values = [v.value for v in model.metrics_variables]
+    kwargs = {"training": True} if model._call_has_training_arg else {}
+
+    def loss_of(trainable):  # stateless: no variable of the model is written
+        predicted, _ = model.stateless_call(trainable, non_trainable, x, **kwargs)
+        loss, _ = model.stateless_compute_loss(trainable, non_trainable, metric_values,
+                                               x=x, y=y, y_pred=predicted, training=True)
+        return loss
+
+    grads = jax.grad(loss_of)(trainable)
+    position = {id(v): i for i, v in enumerate(model.trainable_variables)}
+    return [grads[position[id(w)]] for w in weights]

@@ -15,10 +15,12 @@ TRAINABLE_CHANGED = rule(
     detects="The optimizer was built (by the first fit or evaluate) for another set of "
             "trainable weights than the model has now: `trainable` was changed, e.g. "
             "`base.trainable = True` to fine-tune, after the model was compiled and used. "
-            "Keras 3 keeps the training step it traced, so fit goes on with the old flags: "
-            "weights unfrozen since then stay frozen, and weights frozen since then (with "
-            "BatchNormalization's moving statistics) can still change. Keras 3.15 has a "
-            "warning for this, but it is never reached.",
+            "On TensorFlow, Keras 3 keeps the training step it traced, so fit goes on with "
+            "the old flags: weights unfrozen since then stay frozen, and weights frozen "
+            "since then (with BatchNormalization's moving statistics) can still change. "
+            "Keras 3.15 has a warning for this, but it is never reached. On JAX, fit stops "
+            "instead with a ValueError about `optimizer_variables` (measured on Keras "
+            "3.15).",
     fix="Call model.compile(...) again after every change of `trainable`, before the next "
         "fit.",
     doc=NB_MODES,
@@ -49,16 +51,22 @@ def check_trainable_state(model) -> list:
     frozen = [v for v in built_for if id(v) not in current]
     if not unfrozen and not frozen:
         return []
+    # What the next fit does with stale flags depends on the backend (measured, Keras 3.15).
+    refuses = _keras.backend() == "jax"
     parts = []
     if unfrozen:
         parts.append(f"{len(unfrozen)} weights of {_layer_names(unfrozen)} are trainable now "
-                     "but were not when the optimizer was built: fit keeps them frozen")
+                     "but were not when the optimizer was built" +
+                     ("" if refuses else ": fit keeps them frozen"))
     if frozen:
         parts.append(f"{len(frozen)} weights of {_layer_names(frozen)} are frozen now but "
-                     "were trainable when the optimizer was built: fit can still update "
-                     "them")
+                     "were trainable when the optimizer was built" +
+                     ("" if refuses else ": fit can still update them"))
+    consequence = (", so the next fit stops with a ValueError about `optimizer_variables` "
+                   "until the model is compiled again." if refuses else
+                   ", until the model is compiled again.")
     return [TRAINABLE_CHANGED.finding(
-        "; ".join(parts) + ", until the model is compiled again.",
+        "; ".join(parts) + consequence,
         unfrozen=_layer_names(unfrozen), frozen=_layer_names(frozen),
         n_unfrozen=len(unfrozen), n_frozen=len(frozen))]
 

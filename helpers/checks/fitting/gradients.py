@@ -79,7 +79,6 @@ def layer_gradient_norms(model, x, y, *, max_rows: int = 256) -> list[tuple[str,
     every non-trainable variable is restored afterwards and no weight is updated.
     """
     import keras
-    import tensorflow as tf
 
     _validate.as_model(model, compiled=True)
     inputs, n = _validate.as_inputs(x, "x", model)
@@ -94,24 +93,17 @@ def layer_gradient_norms(model, x, y, *, max_rows: int = 256) -> list[tuple[str,
     kernels = _kernels(model)
     if not kernels:
         return []
-    saved = [v.numpy() for v in model.non_trainable_variables]
     grads = [None] * len(kernels)
     try:
         for start in range(0, len(labels), batch):
             part = slice(start, start + batch)
             xb, yb = _validate.take_rows(inputs, part), labels[part]
-            with tf.GradientTape() as tape:
-                predicted = model(xb, training=True)
-                loss = model.compute_loss(x=xb, y=yb, y_pred=predicted, training=True)
             share = len(yb) / len(labels)  # the loss is a mean over the batch
             grads = [g if new is None else new * share if g is None else g + new * share
-                     for g, new in zip(grads, tape.gradient(loss, kernels))]
-    except (ValueError, TypeError, tf.errors.InvalidArgumentError) as exc:
+                     for g, new in zip(grads, _keras.loss_gradients(model, xb, yb, kernels))]
+    except (ValueError, TypeError, *_keras.backend_errors()) as exc:
         raise LossError(f"y: the model's loss could not be computed on these labels "
                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
-    finally:
-        for v, value in zip(model.non_trainable_variables, saved):
-            v.assign(value)
     out = []
     for w, g in zip(kernels, grads):
         if g is None:
