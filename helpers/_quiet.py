@@ -47,21 +47,24 @@ def _stderr_fd_silenced():
 
 
 def quiet_tensorflow() -> None:
-    """Import TensorFlow and Keras with their C++ log lines suppressed (idempotent)."""
+    """Import Keras, and TensorFlow when it is Keras's backend, with their C++ log lines
+    suppressed (idempotent). On another backend TensorFlow is not imported: it costs seconds,
+    and Keras imports it itself if it is handed a tf.data pipeline."""
     global _done
     if _done:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with warnings.catch_warnings(record=True) as caught:
         with _stderr_fd_silenced():
-            import tensorflow as tf
-
-            # First device lookup is where cuInit complains on machines with no GPU.
-            tf.config.list_physical_devices()
             import keras
 
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                # First device lookup is where cuInit complains on machines with no GPU.
+                tf.config.list_physical_devices()
+                tf.get_logger().setLevel("ERROR")
             keras.ops.convert_to_tensor([0.0])
-            tf.get_logger().setLevel("ERROR")
     for w in caught:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     _done = True

@@ -67,14 +67,18 @@ class Case:
 CASES: dict[str, Case] = {}
 
 
-def case(id: str, *rules: str, xfail: str | None = None):
+def case(id: str, *rules: str, xfail: str | None = None, seed_dependent: str | None = None):
     """Register ``build(tmp_path)`` returning (faulty, fixed) setups. ``rules``: the rules
-    that name the fault (any one of them counts); the chapter is the first rule's."""
+    that name the fault (any one of them counts); the chapter is the first rule's.
+    ``xfail``: a fault helpers misses at every seed (strict). ``seed_dependent``: one it
+    finds at some seeds and backends only, with the measurement (not strict; the table
+    still records each run's result)."""
     def register(build):
         assert id not in CASES, id
         chapter = rules[0].split(".", 1)[0]
         assert id.split("-", 1)[0] == chapter, (id, rules)
-        marks = (pytest.mark.xfail(strict=True, reason=xfail),) if xfail else ()
+        marks = (pytest.mark.xfail(strict=True, reason=xfail),) if xfail else \
+            (pytest.mark.xfail(strict=False, reason=seed_dependent),) if seed_dependent else ()
         CASES[id] = Case(id, chapter, rules, build, marks)
         return build
     return register
@@ -707,7 +711,11 @@ def _(tmp_path):
 
 
 @case("labels-train-on-batch-x-shuffled-y-not", "labels.misaligned-rows",
-      "fitting.not-learned")
+      "fitting.not-learned", seed_dependent=(
+          "diagnose sees aligned x and y and a model that memorised noise for 3 epochs: "
+          "not-learned fires only while that memorising stays near chance (measured on "
+          "Keras 3.15: TensorFlow at seeds 0, 1, 3 but not 2; JAX at seeds 1, 3 but not 0, "
+          "2)"))
 def _(tmp_path):
     # A manual epoch loop shuffles the feature rows each epoch and forgets to index y.
     x_train, x_test, y_train, y_test = cancer()

@@ -215,7 +215,8 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
     2. On at most ``max_rows`` rows (evenly spaced), are the predictions better than an
        input-independent baseline, whatever way the classes are coded? Binary: the ROC-AUC
        of the class score is more than ``z`` null standard errors from 0.5 (either side:
-       a model that ranks the classes backwards learned them, coded the other way).
+       a model that ranks the classes backwards learned them, coded the other way, unless
+       it predicts one class for every row: then it diverged or saturated).
        Several classes: a chi-square test of independence of predicted and true classes,
        at the two-sided level of ``z``. Regression: the squared error is below that of
        predicting the mean of y by more than ``z`` standard errors (paired, per row).
@@ -306,6 +307,13 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
         informative = abs(auc - 0.5) > z * null_se
         evidence = {"rows": m, "auc": auc, "chance_se": null_se}
         summary = f"ROC-AUC {auc:.3f} on {m} rows (chance: 0.5 +/- {null_se:.3f})"
+        predicted_1 = score >= (0.5 if units == 1 else 0.0)
+        if informative and auc < 0.5 and (predicted_1.all() or not predicted_1.any()):
+            # Backwards *and* one class for every row: a model trained on flipped labels
+            # predicts both classes; this one diverged or saturated.
+            return Learning("not-learned", f"It predicts class "
+                            f"{classes[int(predicted_1[0])]:g} for every row, and its scores "
+                            f"rank the classes backwards: {summary}.", evidence)
     else:
         if classes.min() < 0 or classes.max() >= units or units < 3:
             return Learning("unknown")

@@ -116,7 +116,9 @@ def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float =
     classes (the best one-to-one assignment) raises accuracy by at least 0.2 and a
     McNemar-style z of the rows that change exceeds 5 (no false alarm in 20,000 simulated
     random classifiers with 3 to 10 classes and 20 to 300 rows). Classes with fewer than
-    ``min_per_class`` rows make the binary test skip. Uses at most ``max_rows`` rows.
+    ``min_per_class`` rows make the binary test skip, and so does a model that predicts one
+    class for every row (collapsed predictions are reported by the threshold checks). Uses
+    at most ``max_rows`` rows.
     """
     _validate.as_model(model)
     labels = _validate.as_labels(y, "y")
@@ -138,6 +140,11 @@ def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float =
         if min(y01.sum(), len(y01) - y01.sum()) < min_per_class:
             return []
         score = p[:, 0] if units == 1 else p[:, 1] - p[:, 0]
+        predicted_1 = score >= (0.5 if units == 1 else 0.0)
+        if predicted_1.all() or not predicted_1.any():
+            # One class for every row: a model trained on flipped labels predicts both; this
+            # one diverged or saturated, and reading it the other way round fixes nothing.
+            return []
         auc, upper = auc_with_bound(y01, score, z)
         if auc <= max_auc and upper < 0.5:
             return [INVERTED.finding(
