@@ -122,6 +122,23 @@ def test_notebook_titles_and_takeaways():
         assert "## Takeaways" in text, f"{path.name} has no Takeaways section"
 
 
+def test_each_chapter_notebook_says_which_backend_it_runs_on():
+    """Backend-neutral, or why it needs TensorFlow, with a link to the backend page. The
+    neutral ones are held to it on JAX by .ci/run-seeds."""
+    for path in notebooks():
+        if path.parent.name == "reference":
+            continue
+        title = "".join(stored(path)["cells"][0]["source"])
+        said = [p for p in title.split("\n\n") if p.startswith("**Backend:**")]
+        assert len(said) == 1, f"{path.name}: its title cell needs one '**Backend:**' paragraph"
+        neutral = said[0].startswith("**Backend:** runs unchanged on TensorFlow and JAX")
+        needs_tf = said[0].startswith(("**Backend:** needs TensorFlow. ",
+                                       "**Backend:** measured on TensorFlow. "))
+        assert neutral or needs_tf, f"{path.name}: {said[0][:80]}"
+        assert neutral or "(../reference/backends.ipynb)" in said[0], \
+            f"{path.name} needs TensorFlow: say why and link the backend page"
+
+
 def test_no_deprecated_keras_idioms():
     for path in notebooks():
         code = code_of(stored(path))
