@@ -718,11 +718,14 @@ def test_trainable_state_fires_when_flags_change_after_training_and_not_after_co
         assert "fit stops" in found[0].message
         with pytest.raises(ValueError, match="optimizer_variables"):
             model.fit(x, y, epochs=1, batch_size=32, verbose=0)
+        # The refused fit leaves this model unusable on JAX (Keras 3.15): start again.
+        base, model = base_and_head()
     else:                                                 # what the finding says: still frozen
         assert "fit keeps them frozen" in found[0].message
         model.fit(x, y, epochs=1, batch_size=32, verbose=0)
         assert np.array_equal(keras.ops.convert_to_numpy(base.layers[0].kernel), kernel)
-    assert rule_ids(helpers.diagnose(model, x, y)) >= {"fitting.trainable-changed-after-compile"}
+        assert rule_ids(helpers.diagnose(model, x, y)) >= {
+            "fitting.trainable-changed-after-compile"}
     model.compile(optimizer="adam", loss="binary_crossentropy")
     assert not fit.check_trainable_state(model)
     model.fit(x, y, epochs=1, batch_size=32, verbose=0)
