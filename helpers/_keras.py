@@ -423,18 +423,16 @@ def loss_gradients(model, x, y, weights: list) -> list:
     name = backend()
     if name == "jax":
         return _jax_gradients(model, x, y, weights)
-    saved = [v.numpy() for v in model.non_trainable_variables]
-    try:
-        if name == "tensorflow":
-            import tensorflow as tf
-
-            with tf.GradientTape() as tape:
-                loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True),
-                                          training=True)
-            return tape.gradient(loss, weights)
-        # PyTorch's CPU wheel could not be installed here to test a path for it.
+    if name != "tensorflow":  # PyTorch's CPU wheel could not be installed here to test one
         raise NotImplementedError(f"helpers computes gradients on the TensorFlow and JAX "
                                   f"backends, not on {name!r}")
+    import tensorflow as tf
+
+    saved = [v.numpy() for v in model.non_trainable_variables]
+    try:
+        with tf.GradientTape() as tape:
+            loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True), training=True)
+        return tape.gradient(loss, weights)
     finally:
         for v, value in zip(model.non_trainable_variables, saved):
             v.assign(value)

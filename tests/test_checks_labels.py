@@ -187,6 +187,26 @@ def test_inverted_predictions_fire_and_fix_is_silent(rng):
     assert lab.check_inverted_predictions(model, x, right) == []
 
 
+def test_inverted_predictions_silent_when_every_row_gets_one_class(rng):
+    """Scores ranked backwards but all on one side of 0.5: a diverged or saturated model,
+    not flipped labels (a model trained on flipped labels predicts both classes)."""
+    from helpers.checks import fitting as fit
+
+    x = rng.standard_normal((200, 3))
+    model = scorer()
+    kernel, _ = model.layers[-1].get_weights()
+    model.layers[-1].set_weights([kernel, np.array([-20.0], "float32")])  # all below 0.5
+    flipped = 1 - (x[:, 0] > 0).astype(int)
+    assert lab.check_inverted_predictions(model, x, flipped) == []
+    state = fit.learning_state(model, x, flipped)
+    assert state.state == "not-learned" and "for every row" in state.message
+    assert state.evidence["auc"] < 0.05              # the ranking itself is backwards
+    # The twin that predicts both classes is what flipped labels give: reported.
+    assert rule_ids(lab.check_inverted_predictions(scorer(), x, flipped)) == {
+        "labels.inverted-predictions"}
+    assert fit.learning_state(scorer(), x, flipped).state != "not-learned"
+
+
 def test_inverted_predictions_two_unit_softmax_and_one_hot_labels(rng):
     x = rng.standard_normal((200, 3))
     model = scorer(units=2, activation="softmax", loss="categorical_crossentropy")

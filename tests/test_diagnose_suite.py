@@ -736,9 +736,7 @@ def _():
         rows = x.to_numpy() if keras.backend.backend() == "jax" else x
         for _ in range(steps):                                  # a hand-written loop
             for start in range(0, 400, 40):
-                batch = rows[start:start + 40] if keras.backend.backend() == "jax" else \
-                    rows.iloc[start:start + 40]
-                model.train_on_batch(batch, y[start:start + 40])
+                model.train_on_batch(rows[start:start + 40], y[start:start + 40])
         return setup(model, x, y, x_new)
 
     return build(None, 3), build(x, 8)

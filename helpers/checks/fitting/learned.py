@@ -230,7 +230,7 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
     """
     from scipy.stats import chi2_contingency, norm
 
-    from helpers.checks.labels import auc_with_bound
+    from helpers.checks.labels import auc_with_bound, predicts_one_class
 
     _validate.as_model(model)
     trained = training_state(model, history)
@@ -307,13 +307,10 @@ def learning_state(model, x=None, y=None, history=None, *, z: float = 3.0,
         informative = abs(auc - 0.5) > z * null_se
         evidence = {"rows": m, "auc": auc, "chance_se": null_se}
         summary = f"ROC-AUC {auc:.3f} on {m} rows (chance: 0.5 +/- {null_se:.3f})"
-        predicted_1 = score >= (0.5 if units == 1 else 0.0)
-        if informative and auc < 0.5 and (predicted_1.all() or not predicted_1.any()):
-            # Backwards *and* one class for every row: a model trained on flipped labels
-            # predicts both classes; this one diverged or saturated.
-            return Learning("not-learned", f"It predicts class "
-                            f"{classes[int(predicted_1[0])]:g} for every row, and its scores "
-                            f"rank the classes backwards: {summary}.", evidence)
+        if informative and auc < 0.5 and predicts_one_class(score, units):
+            predicted = classes[int(score[0] >= (0.5 if units == 1 else 0.0))]
+            return Learning("not-learned", f"It predicts class {predicted:g} for every row, "
+                            f"and its scores rank the classes backwards: {summary}.", evidence)
     else:
         if classes.min() < 0 or classes.max() >= units or units < 3:
             return Learning("unknown")

@@ -103,6 +103,15 @@ def auc_with_bound(y01: np.ndarray, score: np.ndarray, z: float) -> tuple[float,
     return auc, auc + z * float(np.sqrt(max(var, 0.0)))
 
 
+def predicts_one_class(score: np.ndarray, units: int) -> bool:
+    """Does a binary score (a one-unit probability, or p1 - p0 of two units) put every row
+    on one side of the decision? A model trained on flipped labels predicts both classes;
+    one that predicts a single class with its scores ranked backwards diverged or
+    saturated."""
+    predicted_1 = score >= (0.5 if units == 1 else 0.0)
+    return bool(predicted_1.all() or not predicted_1.any())
+
+
 @check(INVERTED.id, PERMUTED.id, single_output=True, outcome=True)
 def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float = 0.4,
                                min_per_class: int = 10, max_rows: int = 5000,
@@ -140,10 +149,7 @@ def check_inverted_predictions(model, x, y, *, z: float = 3.72, max_auc: float =
         if min(y01.sum(), len(y01) - y01.sum()) < min_per_class:
             return []
         score = p[:, 0] if units == 1 else p[:, 1] - p[:, 0]
-        predicted_1 = score >= (0.5 if units == 1 else 0.0)
-        if predicted_1.all() or not predicted_1.any():
-            # One class for every row: a model trained on flipped labels predicts both; this
-            # one diverged or saturated, and reading it the other way round fixes nothing.
+        if predicts_one_class(score, units):  # reading it the other way round fixes nothing
             return []
         auc, upper = auc_with_bound(y01, score, z)
         if auc <= max_auc and upper < 0.5:
